@@ -1,0 +1,3 @@
+//! The n-dimensional tensor backend of ferrograd (in progress).
+
+#![warn(missing_docs)]

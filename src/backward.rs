@@ -1,0 +1,363 @@
+//! The backward pass: nodes in decreasing logical time, each handing its gradient to its
+//! inputs, with no recursion and no hash map on the common path.
+//!
+//! # Order without a topological sort
+//!
+//! Every node carries `seq`, a per-thread Lamport clock larger than its inputs' (see
+//! `node.rs`). Visiting nodes by decreasing `seq` therefore visits every node after all of
+//! its consumers, which is all backpropagation needs, without first sorting the graph. And
+//! because `seq` follows creation order, nodes are mostly visited in the reverse of the
+//! order they were allocated, which is kind to caches.
+//!
+//! Pending gradients wait in a *dense* table indexed by `root.seq − seq`: the nodes of one
+//! graph have nearby `seq`s, so the table is small and indexing it costs nothing. Nodes
+//! that do not fit (an op result computed long before the graph, or two nodes of different
+//! threads that drew the same `seq`) wait in a *far* list, ordered by a heap. Leaves need
+//! no order (they have no inputs): a leaf's pending gradient is found through marks on the
+//! leaf itself, written only by the thread that created it, or through a small map for
+//! leaves created by other threads (parameters shared by data-parallel workers).
+//!
+//! Contributions to a node are summed in the order its consumers are visited, which
+//! depends only on the graph and the order it was built in: results are the same to the
+//! bit whichever thread runs the pass.
+
+use crate::backend::Backend;
+use crate::grad_mode::with_grad_mode;
+use crate::node::{new_pass, thread_tag, LeafNode, Node, NodeKind};
+use crate::variable::Variable;
+use std::any::Any;
+use std::cell::RefCell;
+use std::cmp::Reverse;
+use std::collections::hash_map::Entry;
+use std::collections::{BinaryHeap, HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError};
+
+/// What to do with the gradients that reach the graph's nodes.
+pub(crate) enum Sink<'a, B: Backend> {
+    /// Add each leaf's gradient into the leaf (`backward`).
+    Leaves,
+    /// Return the gradients of these variables and touch no leaf (`autograd::grad`).
+    Capture(&'a [&'a Variable<B>]),
+}
+
+/// Runs backpropagation from `root` (a tracked variable), seeded with `upstream` (the
+/// gradient of some scalar with respect to `root`, in `root`'s shape). With
+/// `create_graph`, the backward pass is itself recorded, so that its results can be
+/// differentiated again.
+///
+/// Returns the captured gradients for [`Sink::Capture`] (zeros for variables the root does
+/// not depend on), an empty vector for [`Sink::Leaves`].
+pub(crate) fn run<B: Backend>(
+    root: &Variable<B>,
+    upstream: Variable<B>,
+    create_graph: bool,
+    sink: Sink<'_, B>,
+) -> Vec<Variable<B>> {
+    let targets: &[&Variable<B>] = match &sink {
+        Sink::Leaves => &[],
+        Sink::Capture(targets) => targets,
+    };
+    let mut captured: Vec<Option<Variable<B>>> = vec![None; targets.len()];
+    let mut capture = |var: &Variable<B>, grad: &Variable<B>| {
+        for (slot, target) in captured.iter_mut().zip(targets) {
+            if target.same_node(var) {
+                *slot = Some(grad.clone());
+            }
+        }
+    };
+
+    with_grad_mode(create_graph, || {
+        let mut pending = Pending::new(root);
+        pending.add(root, upstream);
+        while let Some((output, grad)) = pending.pop() {
+            if !targets.is_empty() {
+                capture(&output, &grad);
+            }
+            let NodeKind::Op(op) = &tracked(&output).kind else {
+                unreachable!("leaves are not queued");
+            };
+            let inputs = op.inputs.as_slice();
+            for (i, input) in inputs.iter().enumerate() {
+                if input.is_tracked() {
+                    let g = (op.derivative)(i, inputs, &output, &grad);
+                    pending.add(input, reduce_to_input(&g, input));
+                }
+            }
+        }
+        for (leaf, grad) in std::mem::take(&mut pending.leaves) {
+            if !targets.is_empty() {
+                capture(&leaf, &grad);
+            }
+            if matches!(sink, Sink::Leaves) {
+                let NodeKind::Leaf(node) = &tracked(&leaf).kind else {
+                    unreachable!("only leaves are listed as leaves");
+                };
+                let mut slot = node.grad.lock().unwrap_or_else(PoisonError::into_inner);
+                *slot = Some(match slot.take() {
+                    None => grad,
+                    Some(old) => old + grad,
+                });
+            }
+        }
+    });
+
+    captured
+        .into_iter()
+        .zip(targets)
+        .map(|(g, target)| g.unwrap_or_else(|| target.zeros_like()))
+        .collect()
+}
+
+/// Sums a gradient in the output's shape down to the input's shape where the op broadcast
+/// the input: the one place broadcasting's backward happens.
+fn reduce_to_input<B: Backend>(grad: &Variable<B>, input: &Variable<B>) -> Variable<B> {
+    let (g, x) = (grad.value(), input.value());
+    if B::shape(&g) == B::shape(&x) {
+        grad.clone()
+    } else {
+        grad.sum_to(B::shape(&x))
+    }
+}
+
+fn tracked<B: Backend>(var: &Variable<B>) -> &Arc<Node<B>> {
+    var.node().expect("graph nodes are tracked")
+}
+
+/// The gradients waiting to be handed on, for one backward pass.
+struct Pending<B: Backend> {
+    root_seq: u64,
+    /// Op nodes by `root_seq − seq`: a handle on the node and its pending gradient. The
+    /// table is reused from pass to pass (see [`Scratch`]).
+    dense: Vec<Option<(Variable<B>, Variable<B>)>>,
+    /// Every dense slot below `cursor` is empty.
+    cursor: usize,
+    /// Op nodes that do not fit the dense table, with their index in `far` by address and
+    /// a heap of `(seq, index)` giving the next to visit.
+    far: Vec<Option<(Variable<B>, Variable<B>)>>,
+    far_index: AddressMap<usize>,
+    far_order: BinaryHeap<(u64, Reverse<usize>)>,
+    /// Leaves in the order they were reached, with their accumulated gradient.
+    leaves: Vec<(Variable<B>, Variable<B>)>,
+    foreign_leaves: AddressMap<u32>,
+    thread: u32,
+    pass: u64,
+}
+
+/// Dense slots are allowed up to this many, plus a few times the slots in use: enough for
+/// any one graph built in one go, while an op result from long ago goes to `far` instead
+/// of stretching the table.
+const DENSE_MIN_WINDOW: usize = 4096;
+
+impl<B: Backend> Pending<B> {
+    fn new(root: &Variable<B>) -> Self {
+        Pending {
+            root_seq: tracked(root).seq,
+            dense: Scratch::take(),
+            cursor: 0,
+            far: Vec::new(),
+            far_index: AddressMap::default(),
+            far_order: BinaryHeap::new(),
+            leaves: Vec::new(),
+            foreign_leaves: AddressMap::default(),
+            thread: thread_tag(),
+            pass: new_pass(),
+        }
+    }
+
+    /// Adds `grad` to the gradient pending for `var` (a tracked variable).
+    fn add(&mut self, var: &Variable<B>, grad: Variable<B>) {
+        let node = tracked(var);
+        match &node.kind {
+            NodeKind::Leaf(leaf) => self.add_to_leaf(var, leaf, grad),
+            NodeKind::Op(_) => {
+                let j = (self.root_seq - node.seq) as usize;
+                let window = DENSE_MIN_WINDOW + 4 * self.dense.len();
+                if j < window && !self.is_far(node) {
+                    if j >= self.dense.len() {
+                        self.dense.resize_with(j + 1, || None);
+                    }
+                    match &mut self.dense[j] {
+                        slot @ None => {
+                            *slot = Some((var.clone(), grad));
+                            self.cursor = self.cursor.min(j);
+                            return;
+                        }
+                        Some((held, sum)) if held.same_node(var) => {
+                            accumulate(sum, grad);
+                            return;
+                        }
+                        // Another thread's node drew the same seq: this one goes far.
+                        Some(_) => {}
+                    }
+                }
+                self.add_far(var, node, grad);
+            }
+        }
+    }
+
+    fn is_far(&self, node: &Arc<Node<B>>) -> bool {
+        !self.far_index.is_empty() && self.far_index.contains_key(&address(node))
+    }
+
+    fn add_far(&mut self, var: &Variable<B>, node: &Arc<Node<B>>, grad: Variable<B>) {
+        match self.far_index.get(&address(node)) {
+            Some(&i) => {
+                let (_, sum) = self.far[i]
+                    .as_mut()
+                    .expect("a far node is pending until visited");
+                accumulate(sum, grad);
+            }
+            None => {
+                let i = self.far.len();
+                self.far.push(Some((var.clone(), grad)));
+                self.far_index.insert(address(node), i);
+                self.far_order.push((node.seq, Reverse(i)));
+            }
+        }
+    }
+
+    fn add_to_leaf(&mut self, var: &Variable<B>, leaf: &LeafNode<B>, grad: Variable<B>) {
+        let index = if leaf.owner == self.thread {
+            if leaf.visit_pass.load(Ordering::Relaxed) == self.pass {
+                Some(leaf.visit_slot.load(Ordering::Relaxed))
+            } else {
+                leaf.visit_pass.store(self.pass, Ordering::Relaxed);
+                leaf.visit_slot
+                    .store(self.leaves.len() as u32, Ordering::Relaxed);
+                None
+            }
+        } else {
+            let next = self.leaves.len() as u32;
+            match self.foreign_leaves.entry(address(tracked(var))) {
+                Entry::Occupied(e) => Some(*e.get()),
+                Entry::Vacant(e) => {
+                    e.insert(next);
+                    None
+                }
+            }
+        };
+        match index {
+            Some(i) => accumulate(&mut self.leaves[i as usize].1, grad),
+            None => self.leaves.push((var.clone(), grad)),
+        }
+    }
+
+    /// The op node with the largest `seq` still pending, and its gradient.
+    fn pop(&mut self) -> Option<(Variable<B>, Variable<B>)> {
+        while self.cursor < self.dense.len() && self.dense[self.cursor].is_none() {
+            self.cursor += 1;
+        }
+        let dense_seq =
+            (self.cursor < self.dense.len()).then(|| self.root_seq - self.cursor as u64);
+        let far_seq = self.far_order.peek().map(|&(seq, _)| seq);
+        match (dense_seq, far_seq) {
+            (None, None) => None,
+            (Some(d), Some(f)) if f > d => self.pop_far(),
+            (None, Some(_)) => self.pop_far(),
+            (Some(_), _) => self.dense[self.cursor].take(),
+        }
+    }
+
+    fn pop_far(&mut self) -> Option<(Variable<B>, Variable<B>)> {
+        let (_, Reverse(i)) = self.far_order.pop()?;
+        let entry = self.far[i].take();
+        if let Some((var, _)) = &entry {
+            self.far_index.remove(&address(tracked(var)));
+        }
+        entry
+    }
+}
+
+impl<B: Backend> Drop for Pending<B> {
+    fn drop(&mut self) {
+        Scratch::give_back(std::mem::take(&mut self.dense));
+    }
+}
+
+/// A per-thread cache of dense tables. A table is as large as the graph's span of `seq`s
+/// (a megabyte or two for a graph of 65,000 nodes); allocating it afresh every pass cost
+/// page faults and cache misses on every step of a training loop. The cache is keyed by
+/// type (one table type per backend) and keeps tables of up to `MAX_CACHED` slots.
+struct Scratch;
+
+type DenseTable<B> = Vec<Option<(Variable<B>, Variable<B>)>>;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+}
+
+const MAX_CACHED: usize = 1 << 22;
+
+impl Scratch {
+    /// An empty table, with the capacity of the last one given back on this thread.
+    fn take<B: Backend>() -> DenseTable<B> {
+        SCRATCH
+            .with(|cache| {
+                let mut cache = cache.borrow_mut();
+                let i = cache.iter().position(|t| t.is::<DenseTable<B>>())?;
+                cache.swap_remove(i).downcast::<DenseTable<B>>().ok()
+            })
+            .map(|table| *table)
+            .unwrap_or_default()
+    }
+
+    /// Keeps an (emptied) table for the next pass on this thread.
+    fn give_back<B: Backend>(mut table: DenseTable<B>) {
+        if table.capacity() == 0 || table.capacity() > MAX_CACHED {
+            return;
+        }
+        table.clear();
+        let _ = SCRATCH.try_with(|cache| {
+            if let Ok(mut cache) = cache.try_borrow_mut() {
+                cache.push(Box::new(table));
+            }
+        });
+    }
+}
+
+fn accumulate<B: Backend>(sum: &mut Variable<B>, grad: Variable<B>) {
+    *sum = &*sum + grad;
+}
+
+/// The number of nodes reachable from `root`, itself included (an iterative search).
+pub(crate) fn node_count<B: Backend>(root: &Variable<B>) -> usize {
+    let mut seen: HashSet<usize, BuildHasherDefault<AddressHasher>> = HashSet::default();
+    let mut stack = vec![root];
+    while let Some(var) = stack.pop() {
+        if let Some(node) = var.node() {
+            if seen.insert(address(node)) {
+                stack.extend(node.inputs());
+            }
+        }
+    }
+    seen.len()
+}
+
+fn address<B: Backend>(node: &Arc<Node<B>>) -> usize {
+    Arc::as_ptr(node) as usize
+}
+
+/// A map keyed by node address. Addresses are already unique, so the hash only has to
+/// spread them: a multiply is enough, and much faster than SipHash.
+type AddressMap<V> = HashMap<usize, V, BuildHasherDefault<AddressHasher>>;
+
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x100000001b3);
+        }
+    }
+
+    fn write_usize(&mut self, address: usize) {
+        self.0 = ((address as u64) >> 3).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}

@@ -1,0 +1,73 @@
+//! The element types a backend can hold: `f32` and `f64`.
+
+use num_traits::Float;
+use std::fmt::{Debug, Display};
+
+/// The data type of a tensor's elements, as stored in checkpoints.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DType {
+    /// 32-bit IEEE 754 float.
+    F32,
+    /// 64-bit IEEE 754 float.
+    F64,
+}
+
+impl Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DType::F32 => "f32",
+            DType::F64 => "f64",
+        })
+    }
+}
+
+/// A floating-point element type: `f32` or `f64`.
+///
+/// It adds to num-traits' [`Float`] what an autodiff engine needs and `Float` lacks: an
+/// infallible conversion from `f64` (op attributes such as a slope or an exponent are given
+/// as `f64`, as in PyTorch), the error function (for the exact GELU) and the dtype tag.
+pub trait Element: Float + Default + Debug + Display + Send + Sync + 'static {
+    /// The dtype tag of this type.
+    const DTYPE: DType;
+
+    /// Converts from `f64`, rounding to nearest for `f32`.
+    fn from_f64(x: f64) -> Self;
+
+    /// Converts to `f64` exactly.
+    fn as_f64(self) -> f64;
+
+    /// The error function, `erf(x) = 2/√π ∫₀ˣ e^(−t²) dt`, accurate to a few ulps.
+    fn erf(self) -> Self;
+}
+
+impl Element for f32 {
+    const DTYPE: DType = DType::F32;
+
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+
+    fn erf(self) -> Self {
+        libm::erff(self)
+    }
+}
+
+impl Element for f64 {
+    const DTYPE: DType = DType::F64;
+
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+
+    fn as_f64(self) -> f64 {
+        self
+    }
+
+    fn erf(self) -> Self {
+        libm::erf(self)
+    }
+}

@@ -1,0 +1,181 @@
+//! Graph nodes, and dropping a graph of any depth without recursion.
+
+use crate::backend::Backend;
+use crate::variable::Variable;
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+
+/// The derivative rule of an op, recorded with its result.
+///
+/// Called as `derivative(i, inputs, output, grad)`, it returns the gradient with respect to
+/// `inputs[i]` of `sum(output · grad)`, built from differentiable `Variable` operations (so
+/// that it can itself be differentiated). The result may have the output's shape where the
+/// op broadcast `inputs[i]`: the engine sums broadcast dimensions away.
+pub type Derivative<B> =
+    dyn Fn(usize, &[Variable<B>], &Variable<B>, &Variable<B>) -> Variable<B> + Send + Sync;
+
+/// The inputs of an op, stored inline for the common one- and two-input cases so that a
+/// scalar graph node costs one allocation.
+pub(crate) enum Inputs<B: Backend> {
+    One([Variable<B>; 1]),
+    Two([Variable<B>; 2]),
+    Many(Vec<Variable<B>>),
+}
+
+impl<B: Backend> Inputs<B> {
+    pub(crate) fn as_slice(&self) -> &[Variable<B>] {
+        match self {
+            Inputs::One(xs) => xs,
+            Inputs::Two(xs) => xs,
+            Inputs::Many(xs) => xs,
+        }
+    }
+
+    fn take(&mut self) -> Inputs<B> {
+        std::mem::replace(self, Inputs::Many(Vec::new()))
+    }
+
+    fn for_each(self, f: impl FnMut(Variable<B>)) {
+        match self {
+            Inputs::One(xs) => xs.into_iter().for_each(f),
+            Inputs::Two(xs) => xs.into_iter().for_each(f),
+            Inputs::Many(xs) => xs.into_iter().for_each(f),
+        }
+    }
+}
+
+/// A node made by an op: its value, its inputs and how to differentiate it.
+pub(crate) struct OpNode<B: Backend> {
+    pub(crate) value: B::Tensor,
+    pub(crate) name: &'static str,
+    pub(crate) inputs: Inputs<B>,
+    pub(crate) derivative: Box<Derivative<B>>,
+}
+
+/// A leaf that requires a gradient: a parameter or an input being differentiated.
+/// Its value can be replaced in place (by an optimizer), and gradients accumulate into it.
+pub(crate) struct LeafNode<B: Backend> {
+    pub(crate) value: RwLock<B::Tensor>,
+    pub(crate) grad: Mutex<Option<Variable<B>>>,
+    /// The thread that created the leaf: the only thread that touches the marks below.
+    pub(crate) owner: u32,
+    /// The backward pass (of the owner thread) that last reached this leaf, and the leaf's
+    /// index in that pass's list of leaves: how a pass finds a leaf's pending gradient
+    /// without a hash map (see `backward.rs`).
+    pub(crate) visit_pass: AtomicU64,
+    pub(crate) visit_slot: AtomicU32,
+}
+
+impl<B: Backend> LeafNode<B> {
+    pub(crate) fn new(value: B::Tensor) -> Self {
+        LeafNode {
+            value: RwLock::new(value),
+            grad: Mutex::new(None),
+            owner: thread_tag(),
+            visit_pass: AtomicU64::new(0),
+            visit_slot: AtomicU32::new(0),
+        }
+    }
+}
+
+/// A graph node: a leaf or an op result.
+pub(crate) struct Node<B: Backend> {
+    /// A logical clock (Lamport's): larger than the `seq` of every input, so that
+    /// decreasing `seq` is a valid order for backpropagation (every node before its
+    /// inputs), and close to creation order, so that visiting nodes in that order walks
+    /// memory the way it was allocated.
+    pub(crate) seq: u64,
+    pub(crate) kind: NodeKind<B>,
+}
+
+pub(crate) enum NodeKind<B: Backend> {
+    Leaf(LeafNode<B>),
+    Op(OpNode<B>),
+}
+
+static NEXT_THREAD_TAG: AtomicU32 = AtomicU32::new(1);
+
+thread_local! {
+    static THREAD_TAG: u32 = NEXT_THREAD_TAG.fetch_add(1, Ordering::Relaxed);
+    static CLOCK: Cell<u64> = const { Cell::new(0) };
+    static NEXT_PASS: Cell<u64> = const { Cell::new(1) };
+}
+
+/// A small number identifying the current thread (never 0).
+pub(crate) fn thread_tag() -> u32 {
+    THREAD_TAG.with(|t| *t)
+}
+
+/// A pass id never used before on this thread (never 0).
+pub(crate) fn new_pass() -> u64 {
+    NEXT_PASS.with(|p| p.replace(p.get() + 1))
+}
+
+impl<B: Backend> Node<B> {
+    /// A node stamped with the next tick of this thread's clock, past every input's.
+    pub(crate) fn new(kind: NodeKind<B>) -> Self {
+        let newest_input = match &kind {
+            NodeKind::Leaf(_) => 0,
+            NodeKind::Op(op) => op
+                .inputs
+                .as_slice()
+                .iter()
+                .filter_map(|x| x.node().map(|n| n.seq))
+                .max()
+                .unwrap_or(0),
+        };
+        let seq = CLOCK.with(|clock| {
+            let seq = clock.get().max(newest_input) + 1;
+            clock.set(seq);
+            seq
+        });
+        Node { seq, kind }
+    }
+
+    pub(crate) fn inputs(&self) -> &[Variable<B>] {
+        match &self.kind {
+            NodeKind::Leaf(_) => &[],
+            NodeKind::Op(op) => op.inputs.as_slice(),
+        }
+    }
+
+    /// Moves out every child handle (inputs, and a leaf's gradient, which may hold a graph
+    /// built by a create-graph backward). Children this node held the only handle on are
+    /// queued in `orphans`; the others just lose a reference.
+    fn release_children(&mut self, orphans: &mut Vec<Arc<Node<B>>>) {
+        let mut release = |child: Variable<B>| {
+            if let Some(node) = child.into_node() {
+                // A count of 1 cannot grow behind our back: only our handle can be cloned.
+                if Arc::strong_count(&node) == 1 {
+                    orphans.push(node);
+                }
+            }
+        };
+        match &mut self.kind {
+            NodeKind::Op(op) => op.inputs.take().for_each(release),
+            NodeKind::Leaf(leaf) => {
+                let grad = leaf.grad.get_mut().unwrap_or_else(PoisonError::into_inner);
+                if let Some(g) = grad.take() {
+                    release(g);
+                }
+            }
+        }
+    }
+}
+
+/// Dropping the last handle of a deep graph would recurse once per node (each node drops
+/// its inputs, which drop theirs, ...) and overflow the stack on long chains. Instead, the
+/// first node dropped collects every descendant it held the only handle on into a work
+/// list and empties them one by one; each then drops with no children left.
+impl<B: Backend> Drop for Node<B> {
+    fn drop(&mut self) {
+        let mut orphans = Vec::new();
+        self.release_children(&mut orphans);
+        while let Some(mut node) = orphans.pop() {
+            if let Some(node) = Arc::get_mut(&mut node) {
+                node.release_children(&mut orphans);
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Binary arithmetic with broadcasting: `add sub mul div pow maximum minimum`, and `neg`.
+
+use crate::backend::{Backend, BinaryOp, UnaryOp};
+use crate::shape::broadcast_shapes;
+use crate::variable::Variable;
+
+impl<B: Backend> Variable<B> {
+    /// Computes `op(self, rhs)` with broadcasting, after checking that the shapes broadcast.
+    #[track_caller]
+    pub(crate) fn broadcast_kernel(&self, rhs: &Self, op: BinaryOp, name: &str) -> B::Tensor {
+        let (a, b) = (self.value(), rhs.value());
+        let (sa, sb) = (B::shape(&a), B::shape(&b));
+        if sa != sb && broadcast_shapes(sa, sb).is_none() {
+            panic!("{name}: shapes {sa:?} and {sb:?} cannot be broadcast together");
+        }
+        B::binary(op, &a, &b)
+    }
+
+    /// `self + rhs`, broadcasting (also the `+` operator).
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    #[track_caller]
+    pub fn add(&self, rhs: &Self) -> Self {
+        let value = self.broadcast_kernel(rhs, BinaryOp::Add, "add");
+        Self::binary_op(
+            self,
+            rhs,
+            "add",
+            value,
+            |_, _, _, g| g.clone(),
+            |_, _, _, g| g.clone(),
+        )
+    }
+
+    /// `self − rhs`, broadcasting (also the `-` operator).
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    #[track_caller]
+    pub fn sub(&self, rhs: &Self) -> Self {
+        let value = self.broadcast_kernel(rhs, BinaryOp::Sub, "sub");
+        Self::binary_op(
+            self,
+            rhs,
+            "sub",
+            value,
+            |_, _, _, g| g.clone(),
+            |_, _, _, g| -g,
+        )
+    }
+
+    /// `self · rhs` elementwise, broadcasting (also the `*` operator).
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    #[track_caller]
+    pub fn mul(&self, rhs: &Self) -> Self {
+        let value = self.broadcast_kernel(rhs, BinaryOp::Mul, "mul");
+        Self::binary_op(
+            self,
+            rhs,
+            "mul",
+            value,
+            |_, b, _, g| g * b,
+            |a, _, _, g| g * a,
+        )
+    }
+
+    /// `self / rhs` elementwise, broadcasting (also the `/` operator).
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    #[track_caller]
+    pub fn div(&self, rhs: &Self) -> Self {
+        let value = self.broadcast_kernel(rhs, BinaryOp::Div, "div");
+        Self::binary_op(
+            self,
+            rhs,
+            "div",
+            value,
+            // d(a/b)/da = 1/b
+            |_, b, _, g| g / b,
+            // d(a/b)/db = −a/b²
+            |a, b, _, g| -(g * a) / (b * b),
+        )
+    }
+
+    /// `self ^ exponent` elementwise with a tensor exponent, broadcasting. For a constant
+    /// exponent use [`powf`](Variable::powf).
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    #[track_caller]
+    pub fn pow(&self, exponent: &Self) -> Self {
+        let value = self.broadcast_kernel(exponent, BinaryOp::Pow, "pow");
+        Self::binary_op(
+            self,
+            exponent,
+            "pow",
+            value,
+            // d(aᵇ)/da = b·aᵇ⁻¹
+            |a, b, _, g| g * b * a.pow(&(b - 1.0)),
+            // d(aᵇ)/db = aᵇ·ln a
+            |a, _, y, g| g * y * a.log(),
+        )
+    }
+
+    /// The elementwise maximum, broadcasting. At ties the gradient is split evenly, as in
+    /// PyTorch.
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    #[track_caller]
+    pub fn maximum(&self, rhs: &Self) -> Self {
+        let value = self.broadcast_kernel(rhs, BinaryOp::Maximum, "maximum");
+        Self::binary_op(
+            self,
+            rhs,
+            "maximum",
+            value,
+            |a, b, _, g| g * winner_mask(a, b),
+            |a, b, _, g| g * winner_mask(b, a),
+        )
+    }
+
+    /// The elementwise minimum, broadcasting. At ties the gradient is split evenly.
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    #[track_caller]
+    pub fn minimum(&self, rhs: &Self) -> Self {
+        let value = self.broadcast_kernel(rhs, BinaryOp::Minimum, "minimum");
+        Self::binary_op(
+            self,
+            rhs,
+            "minimum",
+            value,
+            |a, b, _, g| g * winner_mask(b, a),
+            |a, b, _, g| g * winner_mask(a, b),
+        )
+    }
+
+    /// `−self` (also the unary `-` operator).
+    pub fn neg(&self) -> Self {
+        let value = B::unary(UnaryOp::Neg, &self.value());
+        self.unary_op("neg", value, |_, _, g| -g)
+    }
+}
+
+/// 1 where `a > b`, ½ where `a = b`, 0 elsewhere: the share of the gradient of `max(a, b)`
+/// that goes to `a`.
+fn winner_mask<B: Backend>(a: &Variable<B>, b: &Variable<B>) -> Variable<B> {
+    a.gt(b) + a.eq(b) * 0.5
+}

@@ -1,0 +1,181 @@
+//! Operations on [`Variable`]s, each with its derivative beside it.
+//!
+//! Every op computes its value with a backend kernel and records a node holding a
+//! derivative rule written with differentiable `Variable` operations. So every backend
+//! gets every derivative, and gradients can be differentiated again.
+//!
+//! # Primitives and compositions
+//!
+//! *Primitives* have a kernel and a hand-written derivative:
+//!
+//! | family | ops |
+//! | --- | --- |
+//! | [arithmetic](arithmetic) | `add sub mul div pow maximum minimum neg` |
+//! | [math](math) | `exp log sqrt sin cos tanh sigmoid abs square reciprocal erf softplus powf` |
+//! | [activation](activation) | `relu leaky_relu elu clamp` |
+//! | [broadcast](broadcast) | `expand sum_to` (broadcasting and its backward) |
+//! | [reduce](reduce) | `sum` |
+//!
+//! *Compositions* are written in terms of primitives, so their derivatives follow:
+//! `mean`, `gelu`, `gelu_tanh`.
+//!
+//! *Masks* ([compare](compare): `gt ge lt le eq sign`) are not differentiable (their
+//! derivative is zero almost everywhere) and always return constants.
+//!
+//! Broadcasting's backward (summing a gradient back to an input's shape) is applied once,
+//! by the engine, not by each op.
+//!
+//! [`DIFFERENTIABLE_OPS`] lists every differentiable op; a test fails if one of them has
+//! no gradient check.
+
+pub mod activation;
+pub mod arithmetic;
+pub mod broadcast;
+pub mod compare;
+pub mod math;
+mod operators;
+pub mod reduce;
+
+use crate::backend::Backend;
+use crate::grad_mode::is_grad_enabled;
+use crate::node::{Inputs, Node, NodeKind, OpNode};
+use crate::variable::Variable;
+use std::sync::Arc;
+
+/// Every differentiable op the crate exports, by its PyTorch name. The test suite checks
+/// that each has a gradient check, so no op can silently cut a gradient.
+pub const DIFFERENTIABLE_OPS: &[&str] = &[
+    // arithmetic
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "pow",
+    "maximum",
+    "minimum",
+    "neg",
+    // math
+    "exp",
+    "log",
+    "sqrt",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "abs",
+    "square",
+    "reciprocal",
+    "erf",
+    "softplus",
+    "powf",
+    // activation
+    "relu",
+    "leaky_relu",
+    "elu",
+    "clamp",
+    "gelu",
+    "gelu_tanh",
+    // broadcast and reduce
+    "expand",
+    "sum_to",
+    "sum",
+    "mean",
+];
+
+impl<B: Backend> Variable<B> {
+    /// Records a custom differentiable op: the extension point for ops ferrograd does not
+    /// have (PyTorch's `autograd.Function`).
+    ///
+    /// `value` is the op's result, computed by the caller. `derivative(i, inputs, output,
+    /// grad)` must return the gradient of `sum(output · grad)` with respect to `inputs[i]`,
+    /// written with `Variable` operations so that it can itself be differentiated; it is
+    /// called only for inputs that are tracked. The result is a constant when no input is
+    /// tracked or inside [`no_grad`](crate::no_grad).
+    ///
+    /// The derivative should not capture `Variable`s: a graph node drops its inputs without
+    /// recursion, but cannot see into a closure.
+    ///
+    /// ```
+    /// use ferrograd::Variable;
+    /// use ferrograd_scalar::Scalar;
+    ///
+    /// type V = Variable<Scalar<f64>>;
+    /// // cube(x) = x³ with its derivative 3x²
+    /// fn cube(x: &V) -> V {
+    ///     let value = x.item().powi(3);
+    ///     V::from_op("cube", value, &[x], |_, xs, _, g| g * 3.0 * xs[0].square())
+    /// }
+    /// let x = V::scalar(2.0).requires_grad();
+    /// cube(&x).backward();
+    /// assert_eq!(x.grad().unwrap().item(), 12.0);
+    /// ```
+    pub fn from_op<F>(name: &'static str, value: B::Tensor, inputs: &[&Self], derivative: F) -> Self
+    where
+        F: Fn(usize, &[Self], &Self, &Self) -> Self + Send + Sync + 'static,
+    {
+        if !is_grad_enabled() || !inputs.iter().any(|x| x.is_tracked()) {
+            return Self::constant(value);
+        }
+        let inputs = match inputs {
+            [x] => Inputs::One([(*x).clone()]),
+            [a, b] => Inputs::Two([(*a).clone(), (*b).clone()]),
+            _ => Inputs::Many(inputs.iter().map(|x| (*x).clone()).collect()),
+        };
+        Self::record(name, value, inputs, Box::new(derivative))
+    }
+
+    /// Records a one-input op. `derivative(x, y, g)` gets the input, the output and the
+    /// upstream gradient.
+    pub(crate) fn unary_op<F>(&self, name: &'static str, value: B::Tensor, derivative: F) -> Self
+    where
+        F: Fn(&Self, &Self, &Self) -> Self + Send + Sync + 'static,
+    {
+        if !self.is_tracked() || !is_grad_enabled() {
+            return Self::constant(value);
+        }
+        let d = move |_: usize, xs: &[Self], y: &Self, g: &Self| derivative(&xs[0], y, g);
+        Self::record(name, value, Inputs::One([self.clone()]), Box::new(d))
+    }
+
+    /// Records a two-input op with one derivative per input, each called as
+    /// `d(a, b, y, g)`; only the ones for tracked inputs run.
+    pub(crate) fn binary_op<FA, FB>(
+        a: &Self,
+        b: &Self,
+        name: &'static str,
+        value: B::Tensor,
+        da: FA,
+        db: FB,
+    ) -> Self
+    where
+        FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
+        FB: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
+    {
+        if !(a.is_tracked() || b.is_tracked()) || !is_grad_enabled() {
+            return Self::constant(value);
+        }
+        let d = move |i: usize, xs: &[Self], y: &Self, g: &Self| {
+            if i == 0 {
+                da(&xs[0], &xs[1], y, g)
+            } else {
+                db(&xs[0], &xs[1], y, g)
+            }
+        };
+        let inputs = Inputs::Two([a.clone(), b.clone()]);
+        Self::record(name, value, inputs, Box::new(d))
+    }
+
+    fn record(
+        name: &'static str,
+        value: B::Tensor,
+        inputs: Inputs<B>,
+        derivative: Box<crate::node::Derivative<B>>,
+    ) -> Self {
+        Self::from_node(Arc::new(Node::new(NodeKind::Op(OpNode {
+            value,
+            name,
+            inputs,
+            derivative,
+        }))))
+    }
+}

@@ -1,0 +1,72 @@
+//! The benchmark data generator reproduces the test vectors WORKLOADS.md publishes, and
+//! W5 on the scalar backend reproduces its check values, so the benches measure the same
+//! workloads as the peers they are compared with.
+
+#[path = "../benches/workloads/mod.rs"]
+mod workloads;
+
+use ferrograd_scalar::Scalar;
+use workloads::*;
+
+#[test]
+fn generator_test_vectors() {
+    let u: Vec<f64> = (0..4).map(|k| stream_u(101, k)).collect();
+    assert_eq!(
+        u,
+        [
+            0.9572558999061584,
+            0.6948336958885193,
+            0.9360692501068115,
+            0.4064738154411316
+        ]
+    );
+    let v: Vec<f64> = uniform_f32(201, 3, -1.0, 1.0)
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    assert_eq!(
+        v,
+        [
+            -0.7497130632400513,
+            0.03630805015563965,
+            -0.39589452743530273
+        ]
+    );
+    assert_eq!(labels(102, 8), [8, 5, 1, 5, 6, 5, 3, 7]);
+    let (w, b) = linear(110, 784, 256);
+    let w: Vec<f64> = w[..3].iter().map(|&x| x as f32 as f64).collect();
+    let b: Vec<f64> = b[..2].iter().map(|&x| x as f32 as f64).collect();
+    assert_eq!(
+        w,
+        [
+            0.010889551602303982,
+            -0.023446010425686836,
+            -0.0026795181911438704
+        ]
+    );
+    assert_eq!(b, [0.006639855448156595, 0.024647517129778862]);
+}
+
+#[test]
+fn w5_check_values_on_the_scalar_backend() {
+    let (points, labels) = w5::data();
+    let model = w5::Mlp::<Scalar<f64>>::new();
+    assert_eq!(model.parameters().len(), 337);
+    let loss = model.loss(&points, &labels);
+    loss.backward();
+    let grad_w0: f64 = model.weights[0]
+        .iter()
+        .flatten()
+        .map(|w| w.grad().unwrap().item())
+        .sum();
+    // WORKLOADS.md's tolerance for comparing with PyTorch's float64 run.
+    assert!((loss.item() - w5::CHECK_LOSS).abs() <= 1e-3 * w5::CHECK_LOSS.abs() + 1e-6);
+    assert!((grad_w0 - w5::CHECK_GRAD_W0).abs() <= 1e-3 * w5::CHECK_GRAD_W0.abs() + 1e-4);
+    // In f64 the agreement is in fact to rounding.
+    assert!(
+        (loss.item() - w5::CHECK_LOSS).abs() < 1e-12,
+        "{}",
+        loss.item()
+    );
+    assert!((grad_w0 - w5::CHECK_GRAD_W0).abs() < 1e-12, "{grad_w0}");
+}
