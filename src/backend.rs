@@ -248,10 +248,24 @@ pub trait Ops: Clone + Copy + Debug + Default + Send + Sync + 'static {
     fn sum_to(x: &Self::Tensor, shape: &[usize]) -> Self::Tensor;
 }
 
+/// A reduction along axes, applied by [`TensorOps::reduce`]. Exhaustive on purpose: a new
+/// reduction must be implemented by every backend, so adding one should not compile
+/// until it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReduceOp {
+    /// The sum.
+    Sum,
+    /// The maximum.
+    Max,
+    /// The minimum.
+    Min,
+}
+
 /// The kernels only n-dimensional backends provide.
 ///
-/// `Variable<B>`'s tensor methods (`matmul`, `reshape`, ...) exist only where
-/// `B: TensorOps`, so calling them on the scalar backend does not compile.
+/// `Variable<B>`'s tensor methods (`matmul`, `reshape`, `softmax`, ...) exist only where
+/// `B: TensorOps`, so calling them on the scalar backend does not compile. Axes are
+/// non-negative and in range, and shapes agree: the core checks before it calls.
 pub trait TensorOps: Ops {
     /// The same elements, row-major, in a new shape with as many elements.
     fn reshape(x: &Self::Tensor, shape: &[usize]) -> Self::Tensor;
@@ -259,9 +273,192 @@ pub trait TensorOps: Ops {
     /// Reorders the dimensions: result dimension `i` is input dimension `axes[i]`.
     fn permute(x: &Self::Tensor, axes: &[usize]) -> Self::Tensor;
 
+    /// Elements `start .. start + len` along `axis`.
+    fn narrow(x: &Self::Tensor, axis: usize, start: usize, len: usize) -> Self::Tensor;
+
+    /// `x` with `before` zeros prepended and `after` zeros appended along `axis` (the
+    /// adjoint of [`narrow`](TensorOps::narrow)).
+    fn pad(x: &Self::Tensor, axis: usize, before: usize, after: usize) -> Self::Tensor;
+
+    /// Concatenation along `axis` (all other dimensions agree).
+    fn cat(xs: &[Self::Tensor], axis: usize) -> Self::Tensor;
+
+    /// Reduces along `axes` (sorted, distinct); with `keepdim` they stay as size 1.
+    fn reduce(op: ReduceOp, x: &Self::Tensor, axes: &[usize], keepdim: bool) -> Self::Tensor;
+
+    /// For every position of the other axes (row-major), the index along `axis` of the
+    /// maximum (`ReduceOp::Max`) or minimum (`ReduceOp::Min`).
+    fn arg_reduce(op: ReduceOp, x: &Self::Tensor, axis: usize) -> Vec<usize>;
+
     /// Matrix product of the last two dimensions, batch dimensions broadcast:
     /// `[..., m, k] · [..., k, n] → [..., m, n]`. Both operands have rank at least 2.
     fn matmul(a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
+
+    /// The slices `index[i]` of `x` along `axis`, in order (indices in range).
+    fn index_select(x: &Self::Tensor, axis: usize, index: &[usize]) -> Self::Tensor;
+
+    /// `x` plus, for each `i`, slice `i` of `src` added into slice `index[i]` along `axis`
+    /// (the adjoint of [`index_select`](TensorOps::index_select)).
+    fn index_add(
+        x: &Self::Tensor,
+        axis: usize,
+        index: &[usize],
+        src: &Self::Tensor,
+    ) -> Self::Tensor;
+
+    /// `out[p] = x[p with its axis coordinate replaced by index[p]]`; `index` has `x`'s rank
+    /// and the output's shape.
+    fn gather(x: &Self::Tensor, axis: usize, index: &Indices) -> Self::Tensor;
+
+    /// `x` plus every `src[p]` added at `p` with its axis coordinate replaced by `index[p]`
+    /// (the adjoint of [`gather`](TensorOps::gather)).
+    fn scatter_add(
+        x: &Self::Tensor,
+        axis: usize,
+        index: &Indices,
+        src: &Self::Tensor,
+    ) -> Self::Tensor;
+
+    /// Sliding windows of a batch of images, `[n, c, h, w] → [n, c·kh·kw, L]` with the
+    /// `L` window positions row-major (PyTorch's `F.unfold`); zero padding.
+    fn unfold2d(x: &Self::Tensor, window: &Window2d) -> Self::Tensor;
+
+    /// Sums windows back into images, `[n, c·kh·kw, L] → [n, c, h, w]` (PyTorch's
+    /// `F.fold`, the adjoint of [`unfold2d`](TensorOps::unfold2d)).
+    fn fold2d(cols: &Self::Tensor, window: &Window2d) -> Self::Tensor;
+}
+
+/// Integer indices with a shape: class targets, gather indices, embedding lookups.
+///
+/// Built from data, they are checked when an op uses them: an index outside the indexed
+/// dimension is an [`Error::IndexOutOfRange`](crate::Error::IndexOutOfRange).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Indices {
+    data: std::sync::Arc<[usize]>,
+    shape: Vec<usize>,
+}
+
+impl Indices {
+    /// Indices of the given shape from row-major data.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`](crate::Error::LengthMismatch) if `data` does not hold the
+    /// number of elements of `shape`.
+    pub fn new(data: Vec<usize>, shape: &[usize]) -> Result<Self> {
+        let expected: usize = shape.iter().product();
+        if data.len() != expected {
+            return Err(crate::Error::LengthMismatch {
+                op: "Indices::new",
+                shape: shape.to_vec(),
+                expected,
+                got: data.len(),
+            });
+        }
+        Ok(Indices {
+            data: data.into(),
+            shape: shape.to_vec(),
+        })
+    }
+
+    /// A 1-D list of indices.
+    pub fn vector(data: Vec<usize>) -> Self {
+        let shape = vec![data.len()];
+        Indices {
+            data: data.into(),
+            shape,
+        }
+    }
+
+    /// Indices from signed integers (as PyTorch's `int64` tensors hold them).
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`](crate::Error::IndexOutOfRange) for a negative index,
+    /// [`Error::LengthMismatch`](crate::Error::LengthMismatch) as [`Indices::new`].
+    pub fn from_i64(data: &[i64], shape: &[usize]) -> Result<Self> {
+        let converted = data
+            .iter()
+            .map(|&i| {
+                usize::try_from(i).map_err(|_| crate::Error::IndexOutOfRange {
+                    op: "Indices::from_i64",
+                    index: i,
+                    size: 0,
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        Self::new(converted, shape)
+    }
+
+    /// The indices, row-major.
+    pub fn data(&self) -> &[usize] {
+        &self.data
+    }
+
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The number of indices.
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// The same indices with another shape of as many elements.
+    pub(crate) fn with_shape(&self, shape: Vec<usize>) -> Self {
+        debug_assert_eq!(shape.iter().product::<usize>(), self.data.len());
+        Indices {
+            data: self.data.clone(),
+            shape,
+        }
+    }
+
+    /// Checks every index against the size of the dimension it indexes.
+    pub(crate) fn check(&self, op: &'static str, size: usize) -> Result<()> {
+        match self.data.iter().find(|&&i| i >= size) {
+            Some(&i) => Err(crate::Error::IndexOutOfRange {
+                op,
+                index: i as i64,
+                size,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The geometry of a 2-D sliding window over `[n, c, h, w]` images: kernel, stride and
+/// zero padding (each as (rows, columns)), and the input's height and width.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Window2d {
+    /// Kernel height and width.
+    pub kernel: (usize, usize),
+    /// Vertical and horizontal stride.
+    pub stride: (usize, usize),
+    /// Zero padding added on each side, vertically and horizontally.
+    pub padding: (usize, usize),
+    /// The input's height and width.
+    pub input: (usize, usize),
+}
+
+impl Window2d {
+    /// The output's height and width: `floor((h + 2p − k) / s) + 1` each.
+    pub fn output(&self) -> (usize, usize) {
+        let out = |size: usize, k: usize, s: usize, p: usize| (size + 2 * p - k) / s + 1;
+        (
+            out(self.input.0, self.kernel.0, self.stride.0, self.padding.0),
+            out(self.input.1, self.kernel.1, self.stride.1, self.padding.1),
+        )
+    }
+
+    /// The number of window positions, `out_h · out_w`.
+    pub fn positions(&self) -> usize {
+        let (h, w) = self.output();
+        h * w
+    }
 }
 
 /// The bound that [`Variable<B>`](crate::Variable) and modules carry: any [`Ops`] backend.

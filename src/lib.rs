@@ -54,13 +54,15 @@ mod element;
 pub mod error;
 mod grad_mode;
 pub mod gradcheck;
+pub mod grid;
+pub mod nn;
 mod node;
 pub mod ops;
 pub mod random;
 pub mod shape;
 mod variable;
 
-pub use backend::{Backend, Ops, TensorOps};
+pub use backend::{Backend, Indices, Ops, TensorOps};
 pub use element::{DType, Element};
 pub use error::{Error, Result};
 pub use grad_mode::{enable_grad, is_grad_enabled, no_grad};

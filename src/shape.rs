@@ -67,3 +67,89 @@ pub fn resolve_dim(op: &str, dim: isize, rank: usize) -> usize {
         dim as usize
     }
 }
+
+/// Resolves a list of PyTorch-style dimension indices, sorted and without repeats.
+///
+/// # Panics
+/// If a dimension is out of range or given twice.
+#[track_caller]
+pub fn resolve_dims(op: &str, dims: &[isize], rank: usize) -> Vec<usize> {
+    // A loop, not a closure, so that a panic reports the caller's line.
+    let mut resolved = Vec::with_capacity(dims.len());
+    for &d in dims {
+        resolved.push(resolve_dim(op, d, rank));
+    }
+    resolved.sort_unstable();
+    if resolved.windows(2).any(|w| w[0] == w[1]) {
+        panic!("{op}: dimensions {dims:?} repeat a dimension");
+    }
+    resolved
+}
+
+/// A shape given to `reshape`: a list of sizes, of which at most one may be −1 (inferred
+/// from the number of elements), as `usize`, `isize` or `i32` (what an integer literal
+/// defaults to): `x.reshape(&[2, -1])`, `x.reshape(&shape)`.
+pub trait ShapeSpec {
+    /// The sizes, −1 for the one to infer.
+    fn sizes(&self) -> Vec<i64>;
+}
+
+macro_rules! shape_spec {
+    ($($t:ty),*) => {$(
+        impl ShapeSpec for [$t] {
+            fn sizes(&self) -> Vec<i64> {
+                self.iter().map(|&d| d as i64).collect()
+            }
+        }
+        impl<const N: usize> ShapeSpec for [$t; N] {
+            fn sizes(&self) -> Vec<i64> {
+                self.as_slice().sizes()
+            }
+        }
+        impl ShapeSpec for Vec<$t> {
+            fn sizes(&self) -> Vec<i64> {
+                self.as_slice().sizes()
+            }
+        }
+    )*};
+}
+
+shape_spec!(usize, isize, i32);
+
+/// Resolves a [`ShapeSpec`] for a tensor of `numel` elements.
+///
+/// # Panics
+/// If more than one size is −1, a size is negative otherwise, or the sizes do not hold
+/// `numel` elements.
+#[track_caller]
+pub fn resolve_shape<S: ShapeSpec + ?Sized>(op: &str, spec: &S, from: &[usize]) -> Vec<usize> {
+    let sizes = spec.sizes();
+    let numel = numel(from);
+    let holes = sizes.iter().filter(|&&d| d == -1).count();
+    if holes > 1 || sizes.iter().any(|&d| d < -1) {
+        panic!("{op}: invalid shape {sizes:?} (at most one −1, no other negative size)");
+    }
+    let known: usize = sizes
+        .iter()
+        .filter(|&&d| d >= 0)
+        .map(|&d| d as usize)
+        .product();
+    let shape: Option<Vec<usize>> = if holes == 1 {
+        (known > 0 && numel % known == 0).then(|| {
+            sizes
+                .iter()
+                .map(|&d| if d == -1 { numel / known } else { d as usize })
+                .collect()
+        })
+    } else {
+        (known == numel).then(|| sizes.iter().map(|&d| d as usize).collect())
+    };
+    // A `match`, not `unwrap_or_else`: a panic inside a closure would not report the
+    // caller's line.
+    match shape {
+        Some(shape) => shape,
+        None => panic!(
+            "{op}: shape {sizes:?} is invalid for a tensor of shape {from:?} ({numel} elements)"
+        ),
+    }
+}

@@ -15,9 +15,17 @@
 //! | [activation](activation) | `relu leaky_relu elu clamp` |
 //! | [broadcast](broadcast) | `expand sum_to` (broadcasting and its backward) |
 //! | [reduce](reduce) | `sum` |
+//! | [shape_ops](shape_ops) (tensor) | `reshape permute narrow pad_dim cat` |
+//! | [reduce_dims](reduce_dims) (tensor) | `sum_dims max_dim min_dim` |
+//! | [linalg](linalg) (tensor) | `matmul` |
+//! | [index](index) (tensor) | `index_select index_add gather scatter_add` |
+//! | [window](window) (tensor) | `unfold2d fold2d` |
 //!
 //! *Compositions* are written in terms of primitives, so their derivatives follow:
-//! `mean`, `gelu`, `gelu_tanh`.
+//! `mean`, `gelu`, `gelu_tanh`; on tensor backends `transpose unsqueeze squeeze flatten
+//! stack mean_dims logsumexp var softmax log_softmax`, and everything in
+//! [`nn::functional`](crate::nn::functional) (losses, `layer_norm`, `conv2d`, pooling,
+//! `embedding`).
 //!
 //! *Masks* ([compare](compare): `gt ge lt le eq sign`) are not differentiable (their
 //! derivative is zero almost everywhere) and always return constants.
@@ -32,9 +40,15 @@ pub mod activation;
 pub mod arithmetic;
 pub mod broadcast;
 pub mod compare;
+pub mod index;
+pub mod linalg;
 pub mod math;
 mod operators;
 pub mod reduce;
+pub mod reduce_dims;
+pub mod shape_ops;
+pub mod softmax;
+pub mod window;
 
 use crate::backend::Backend;
 use crate::grad_mode::is_grad_enabled;
@@ -44,6 +58,7 @@ use std::sync::Arc;
 
 /// Every differentiable op the crate exports, by its PyTorch name. The test suite checks
 /// that each has a gradient check, so no op can silently cut a gradient.
+#[rustfmt::skip]
 pub const DIFFERENTIABLE_OPS: &[&str] = &[
     // arithmetic
     "add",
@@ -80,6 +95,16 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     "sum_to",
     "sum",
     "mean",
+    // tensor backends: shape
+    "reshape", "permute", "transpose", "unsqueeze", "squeeze", "flatten", "narrow", "pad_dim",
+    "cat", "stack",
+    // tensor backends: reductions along dimensions
+    "sum_dims", "mean_dims", "max_dim", "min_dim", "logsumexp", "var", "softmax", "log_softmax",
+    // tensor backends: linear algebra, indexing, windows
+    "matmul", "index_select", "index_add", "gather", "scatter_add", "unfold2d", "fold2d",
+    // nn::functional
+    "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits", "layer_norm",
+    "conv2d", "max_pool2d", "avg_pool2d", "embedding",
 ];
 
 impl<B: Backend> Variable<B> {

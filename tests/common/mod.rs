@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod elementwise;
+pub mod tensor;
 
 use ferrograd::{autograd, Backend, Element, Variable};
 use serde_json::Value;

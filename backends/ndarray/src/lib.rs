@@ -1,3 +1,158 @@
-//! The n-dimensional tensor backend of ferrograd (in progress).
+//! The n-dimensional tensor backend of ferrograd.
+//!
+//! `NdArray<T>` stores every graph node's value as an n-dimensional array (ndarray's
+//! `ArcArray`: cloning shares the data; reshapes, transposes and slices are views where
+//! possible). Large elementwise kernels and reductions run in parallel on rayon, matrix
+//! products go through matrixmultiply in blocks that ferrograd spreads over rayon itself,
+//! and every parallel split depends only on the sizes involved, so results are the same
+//! to the bit whatever the thread count (see `parallel.rs`, where all thresholds live).
+//!
+//! ```
+//! use ferrograd::Variable;
+//! use ferrograd_ndarray::NdArray;
+//!
+//! type T = Variable<NdArray<f64>>;
+//! let x = T::from_vec(vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &[2, 3]).unwrap().requires_grad();
+//! let w = T::from_vec(vec![0.5, -1.0, 2.0], &[3, 1]).unwrap().requires_grad();
+//! let y = x.matmul(&w).tanh().sum();
+//! y.backward();
+//! assert_eq!(w.grad().unwrap().shape(), vec![3, 1]);
+//! ```
 
 #![warn(missing_docs)]
+
+mod elementwise;
+mod index;
+mod layout;
+mod matmul;
+mod parallel;
+mod reduce;
+mod window;
+
+use ferrograd::backend::{BinaryOp, Indices, Ops, ReduceOp, TensorOps, UnaryOp, Window2d};
+use ferrograd::{DType, Element, Result};
+use ndarray::{ArcArray, IxDyn, LinalgScalar};
+use std::marker::PhantomData;
+
+/// The tensor backend: values are n-dimensional arrays of `T` (`f32` or `f64`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NdArray<T>(PhantomData<T>);
+
+/// The stored value of a node: a shared n-dimensional array.
+pub type Tensor<T> = ArcArray<T, IxDyn>;
+
+/// The element types the backend computes with.
+pub trait Elem: Element + LinalgScalar {}
+
+impl<T: Element + LinalgScalar> Elem for T {}
+
+/// `x` in row-major layout: itself (a cheap clone) if it already is, else a copy.
+pub(crate) fn standard<T: Elem>(x: &Tensor<T>) -> Tensor<T> {
+    if x.is_standard_layout() {
+        x.clone()
+    } else {
+        x.as_standard_layout().into_owned().into_shared()
+    }
+}
+
+impl<T: Elem> Ops for NdArray<T> {
+    type Elem = T;
+    type Tensor = Tensor<T>;
+
+    fn name() -> &'static str {
+        match T::DTYPE {
+            DType::F32 => "NdArray<f32>",
+            DType::F64 => "NdArray<f64>",
+        }
+    }
+
+    fn from_vec(data: Vec<T>, shape: &[usize]) -> Result<Tensor<T>> {
+        Ok(elementwise::from_vec(shape, data))
+    }
+
+    fn full(shape: &[usize], value: T) -> Tensor<T> {
+        ArcArray::from_elem(IxDyn(shape), value)
+    }
+
+    fn shape(x: &Tensor<T>) -> &[usize] {
+        x.shape()
+    }
+
+    fn to_vec(x: &Tensor<T>) -> Vec<T> {
+        x.iter().copied().collect()
+    }
+
+    fn unary(op: UnaryOp<T>, x: &Tensor<T>) -> Tensor<T> {
+        elementwise::unary(op, x)
+    }
+
+    fn binary(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+        elementwise::binary(op, a, b)
+    }
+
+    fn broadcast_to(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
+        layout::broadcast_to(x, shape)
+    }
+
+    fn sum_to(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
+        reduce::sum_to(x, shape)
+    }
+}
+
+impl<T: Elem> TensorOps for NdArray<T> {
+    fn reshape(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
+        layout::reshape(x, shape)
+    }
+
+    fn permute(x: &Tensor<T>, axes: &[usize]) -> Tensor<T> {
+        layout::permute(x, axes)
+    }
+
+    fn narrow(x: &Tensor<T>, axis: usize, start: usize, len: usize) -> Tensor<T> {
+        layout::narrow(x, axis, start, len)
+    }
+
+    fn pad(x: &Tensor<T>, axis: usize, before: usize, after: usize) -> Tensor<T> {
+        layout::pad(x, axis, before, after)
+    }
+
+    fn cat(xs: &[Tensor<T>], axis: usize) -> Tensor<T> {
+        layout::cat(xs, axis)
+    }
+
+    fn reduce(op: ReduceOp, x: &Tensor<T>, axes: &[usize], keepdim: bool) -> Tensor<T> {
+        reduce::reduce(op, x, axes, keepdim)
+    }
+
+    fn arg_reduce(op: ReduceOp, x: &Tensor<T>, axis: usize) -> Vec<usize> {
+        reduce::arg_reduce(op, x, axis)
+    }
+
+    fn matmul(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
+        matmul::matmul(a, b)
+    }
+
+    fn index_select(x: &Tensor<T>, axis: usize, index: &[usize]) -> Tensor<T> {
+        index::index_select(x, axis, index)
+    }
+
+    fn index_add(x: &Tensor<T>, axis: usize, index: &[usize], src: &Tensor<T>) -> Tensor<T> {
+        index::index_add(x, axis, index, src)
+    }
+
+    fn gather(x: &Tensor<T>, axis: usize, index: &Indices) -> Tensor<T> {
+        index::gather(x, axis, index)
+    }
+
+    fn scatter_add(x: &Tensor<T>, axis: usize, index: &Indices, src: &Tensor<T>) -> Tensor<T> {
+        index::scatter_add(x, axis, index, src)
+    }
+
+    fn unfold2d(x: &Tensor<T>, window: &Window2d) -> Tensor<T> {
+        window::unfold2d(x, window)
+    }
+
+    fn fold2d(cols: &Tensor<T>, window: &Window2d) -> Tensor<T> {
+        window::fold2d(cols, window)
+    }
+}

@@ -1,0 +1,162 @@
+//! Reductions: along axes, down to a broadcast shape, and arg-max/arg-min.
+//!
+//! Every reduction first brings the reduced axes last and contiguous, then reduces each
+//! row with a fixed association (see `parallel::sum_serial`), so results do not depend on
+//! memory layout or thread count.
+
+use crate::elementwise::from_vec;
+use crate::parallel;
+use crate::{standard, Elem, Tensor};
+use ferrograd::backend::ReduceOp;
+use rayon::prelude::*;
+
+/// Reduces along `axes` (sorted, distinct).
+pub fn reduce<T: Elem>(op: ReduceOp, x: &Tensor<T>, axes: &[usize], keepdim: bool) -> Tensor<T> {
+    let shape = x.shape().to_vec();
+    let out_shape: Vec<usize> = shape
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &d)| {
+            if axes.contains(&i) {
+                keepdim.then_some(1)
+            } else {
+                Some(d)
+            }
+        })
+        .collect();
+    let row_len: usize = axes.iter().map(|&a| shape[a]).product();
+    let rows = rows_last(x, axes);
+    let src = rows.as_slice().expect("standard layout");
+    let out_len: usize = out_shape.iter().product();
+    let data = if row_len == 0 {
+        // Reducing an empty dimension: the sum of nothing (max and min are refused by the
+        // core before they get here).
+        vec![T::zero(); out_len]
+    } else {
+        reduce_rows(op, src, row_len)
+    };
+    from_vec(&out_shape, data)
+}
+
+/// Sums `x` down to `shape`, which broadcasts to `x`'s shape.
+pub fn sum_to<T: Elem>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
+    let full = x.shape();
+    let lead = full.len() - shape.len();
+    let axes: Vec<usize> = (0..full.len())
+        .filter(|&i| i < lead || (shape[i - lead] == 1 && full[i] != 1))
+        .collect();
+    if axes.is_empty() {
+        return crate::layout::reshape(x, shape);
+    }
+    // A leading-axis sum over a row-major tensor (a bias gradient) adds whole rows, in
+    // order: no transposing copy needed.
+    if let (Some(src), true) = (x.as_slice(), axes.iter().enumerate().all(|(i, &a)| i == a)) {
+        let width: usize = full[axes.len()..].iter().product();
+        if width > 0 && full[axes.len()..] == shape[shape.len() - (full.len() - axes.len())..] {
+            return from_vec(shape, sum_leading_rows(src, width));
+        }
+    }
+    let reduced = reduce(ReduceOp::Sum, x, &axes, false);
+    crate::layout::reshape(&reduced, shape)
+}
+
+/// Column sums of a row-major `[rows, width]` buffer.
+fn sum_leading_rows<T: Elem>(src: &[T], width: usize) -> Vec<T> {
+    let add_rows = |out: &mut [T], offset: usize| {
+        let len = out.len();
+        for row in src.chunks_exact(width) {
+            for (o, &x) in out.iter_mut().zip(&row[offset..offset + len]) {
+                *o = *o + x;
+            }
+        }
+    };
+    let mut out = vec![T::zero(); width];
+    if src.len() < parallel::REDUCTION_MIN || width < 64 {
+        add_rows(&mut out, 0);
+    } else {
+        // Columns are independent: split them; each column still adds its rows in order.
+        out.par_chunks_mut(64)
+            .enumerate()
+            .for_each(|(i, piece)| add_rows(piece, i * 64));
+    }
+    out
+}
+
+/// For every position of the other axes, the index along `axis` of the extreme element.
+/// NaN counts as the extreme (as PyTorch propagates it); ties go to the first.
+pub fn arg_reduce<T: Elem>(op: ReduceOp, x: &Tensor<T>, axis: usize) -> Vec<usize> {
+    let row_len = x.shape()[axis];
+    let rows = rows_last(x, &[axis]);
+    let src = rows.as_slice().expect("standard layout");
+    let better = move |candidate: T, best: T| match op {
+        ReduceOp::Max => candidate > best || (candidate.is_nan() && !best.is_nan()),
+        ReduceOp::Min => candidate < best || (candidate.is_nan() && !best.is_nan()),
+        ReduceOp::Sum => unreachable!("no arg-sum"),
+    };
+    src.chunks_exact(row_len.max(1))
+        .map(|row| {
+            let mut best = 0;
+            for (i, &v) in row.iter().enumerate().skip(1) {
+                if better(v, row[best]) {
+                    best = i;
+                }
+            }
+            best
+        })
+        .collect()
+}
+
+/// `x` with `axes` moved last, row-major, so each reduction is over a contiguous row.
+fn rows_last<T: Elem>(x: &Tensor<T>, axes: &[usize]) -> Tensor<T> {
+    let rank = x.ndim();
+    let mut order: Vec<usize> = (0..rank).filter(|a| !axes.contains(a)).collect();
+    order.extend_from_slice(axes);
+    if order.iter().enumerate().all(|(i, &a)| i == a) {
+        standard(x)
+    } else {
+        standard(&x.clone().permuted_axes(order))
+    }
+}
+
+fn reduce_rows<T: Elem>(op: ReduceOp, src: &[T], row_len: usize) -> Vec<T> {
+    let row =
+        move |r: &[T]| -> T {
+            match op {
+                ReduceOp::Sum => parallel::sum_serial(r, T::zero()),
+                ReduceOp::Max => r.iter().copied().fold(T::neg_infinity(), |a, b| {
+                    if b > a || b.is_nan() {
+                        b
+                    } else {
+                        a
+                    }
+                }),
+                ReduceOp::Min => {
+                    r.iter().copied().fold(
+                        T::infinity(),
+                        |a, b| {
+                            if b < a || b.is_nan() {
+                                b
+                            } else {
+                                a
+                            }
+                        },
+                    )
+                }
+            }
+        };
+    let rows = src.len() / row_len;
+    if rows == 1 && op == ReduceOp::Sum {
+        // One long row: the parallel reduction with fixed pieces.
+        return vec![parallel::sum(src, T::zero())];
+    }
+    if src.len() < parallel::REDUCTION_MIN || rows == 1 {
+        src.chunks_exact(row_len).map(row).collect()
+    } else {
+        let mut out = Vec::with_capacity(rows);
+        src.par_chunks_exact(row_len)
+            .with_min_len((parallel::REDUCTION_CHUNK / row_len).max(1))
+            .map(row)
+            .collect_into_vec(&mut out);
+        out
+    }
+}

@@ -1,0 +1,204 @@
+//! Bad input gets a clear error: shape mismatches panic naming the op, both shapes and the
+//! caller's line; bad data (wrong lengths, indices out of range) returns a typed error.
+
+use ferrograd::nn::functional::{self as f, Reduction};
+use ferrograd::{Error, Indices, Variable};
+use ferrograd_ndarray::NdArray;
+use std::cell::Cell;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Mutex;
+
+type T = Variable<NdArray<f64>>;
+
+fn t(shape: &[usize]) -> T {
+    let n = shape.iter().product();
+    T::from_vec((0..n).map(|i| i as f64 * 0.1 + 0.1).collect(), shape).unwrap()
+}
+
+/// Runs `f`, which must panic; returns the message and the line the panic was reported at.
+fn panic_of(f: impl FnOnce()) -> (String, u32) {
+    static LOCATION: Mutex<Option<(String, u32)>> = Mutex::new(None);
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        let line = info.location().map_or(0, |l| l.line());
+        *LOCATION.lock().unwrap() = Some((message, line));
+    }));
+    let result = panic::catch_unwind(AssertUnwindSafe(f));
+    panic::set_hook(previous);
+    assert!(result.is_err(), "expected a panic");
+    LOCATION
+        .lock()
+        .unwrap()
+        .take()
+        .expect("the hook saw the panic")
+}
+
+/// One test, so that the panic hook is not shared between threads.
+#[test]
+fn shape_mismatches_name_the_op_the_shapes_and_the_callers_line() {
+    // (op, what the message must name, code that panics after recording its line)
+    type Case = (
+        &'static str,
+        &'static [&'static str],
+        Box<dyn FnOnce(&Cell<u32>)>,
+    );
+    let cases: Vec<Case> = vec![
+        (
+            "add",
+            &["add", "[3]", "[4]"],
+            Box::new(|at| {
+                at.set(line!() + 1);
+                let _ = t(&[3]) + t(&[4]);
+            }),
+        ),
+        (
+            "mul",
+            &["mul", "[2, 3]", "[3, 2]"],
+            Box::new(|at| {
+                at.set(line!() + 1);
+                let _ = t(&[2, 3]).mul(&t(&[3, 2]));
+            }),
+        ),
+        (
+            "matmul",
+            &["matmul", "[2, 3]", "[4, 5]"],
+            Box::new(|at| {
+                at.set(line!() + 1);
+                let _ = t(&[2, 3]).matmul(&t(&[4, 5]));
+            }),
+        ),
+        (
+            "reshape",
+            &["reshape", "[2, 3]", "[4, 2]"],
+            Box::new(|at| {
+                at.set(line!() + 1);
+                let _ = t(&[2, 3]).reshape(&[4, 2]);
+            }),
+        ),
+        (
+            "cat",
+            &["cat", "[2, 3]", "[2, 4]"],
+            Box::new(|at| {
+                at.set(line!() + 1);
+                let _ = T::cat(&[&t(&[2, 3]), &t(&[2, 4])], 0);
+            }),
+        ),
+        (
+            "conv2d",
+            &["conv2d", "[1, 2, 5, 5]", "[3, 1, 3, 3]"],
+            Box::new(|at| {
+                at.set(line!() + 1);
+                let _ = f::conv2d(&t(&[1, 2, 5, 5]), &t(&[3, 1, 3, 3]), None, 1, 0);
+            }),
+        ),
+        (
+            "mse_loss",
+            &["mse_loss", "[3]", "[3, 1]"],
+            Box::new(|at| {
+                at.set(line!() + 1);
+                let _ = f::mse_loss(&t(&[3]), &t(&[3, 1]), Reduction::Mean);
+            }),
+        ),
+        (
+            "sum_dims",
+            &["sum_dims", "dimension 2", "rank 2"],
+            Box::new(|at| {
+                at.set(line!() + 1);
+                let _ = t(&[2, 3]).sum_dims(&[2], false);
+            }),
+        ),
+        (
+            "backward_with",
+            &["backward_with", "[3]", "[2]"],
+            Box::new(|at| {
+                let x = t(&[2]).requires_grad();
+                at.set(line!() + 1);
+                x.exp().backward_with(&t(&[3]));
+            }),
+        ),
+        (
+            "backward",
+            &["backward", "[2]", "single element"],
+            Box::new(|at| {
+                let x = t(&[2]).requires_grad();
+                at.set(line!() + 1);
+                x.exp().backward();
+            }),
+        ),
+    ];
+    for (op, needles, run) in cases {
+        let at = Cell::new(0);
+        let (message, line) = panic_of(|| run(&at));
+        let expected_line = at.get();
+        for needle in needles {
+            assert!(
+                message.contains(needle),
+                "{op}: message {message:?} lacks {needle:?}"
+            );
+        }
+        assert_eq!(
+            line, expected_line,
+            "{op}: the panic points at the caller's line ({message})"
+        );
+    }
+}
+
+#[test]
+fn wrong_length_data_is_a_typed_error() {
+    let err = T::from_vec(vec![1.0; 5], &[2, 3]).unwrap_err();
+    assert_eq!(
+        err,
+        Error::LengthMismatch {
+            op: "from_vec",
+            shape: vec![2, 3],
+            expected: 6,
+            got: 5
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "from_vec: shape [2, 3] holds 6 elements but 5 were given"
+    );
+    assert!(matches!(
+        Indices::new(vec![0, 1], &[3]),
+        Err(Error::LengthMismatch { .. })
+    ));
+    assert!(matches!(
+        Indices::from_i64(&[0, -1], &[2]),
+        Err(Error::IndexOutOfRange { index: -1, .. })
+    ));
+}
+
+#[test]
+fn indices_out_of_range_are_typed_errors() {
+    let x = t(&[4, 3]);
+    let out_of_range =
+        |op: &'static str, index: i64, size: usize| Error::IndexOutOfRange { op, index, size };
+    assert_eq!(
+        x.index_select(0, &Indices::vector(vec![1, 4])).unwrap_err(),
+        out_of_range("index_select", 4, 4)
+    );
+    assert_eq!(
+        x.gather(1, &Indices::new(vec![0, 3, 1, 2], &[4, 1]).unwrap())
+            .unwrap_err(),
+        out_of_range("gather", 3, 3)
+    );
+    assert_eq!(
+        f::embedding(&x, &Indices::vector(vec![7])).unwrap_err(),
+        out_of_range("index_select", 7, 4)
+    );
+    let err =
+        f::cross_entropy(&x, &Indices::vector(vec![0, 1, 2, 3]), 0.0, Reduction::Mean).unwrap_err();
+    assert_eq!(err, out_of_range("cross_entropy", 3, 3));
+    assert_eq!(
+        err.to_string(),
+        "cross_entropy: index 3 is out of range for a dimension of size 3"
+    );
+    assert!(f::nll_loss(&x, &Indices::vector(vec![0, 0, 0, 5]), Reduction::Mean).is_err());
+}
