@@ -170,6 +170,13 @@ pub enum BinaryOp {
     Le,
     /// `a = b`
     Eq,
+    /// `a · (1 − b²)`: the derivative of tanh (`a` the gradient, `b` the output), one pass
+    /// instead of three.
+    TanhBackward,
+    /// `a · b · (1 − b)`: the derivative of the logistic sigmoid (`b` the output).
+    SigmoidBackward,
+    /// `a` where `b > 0`, else 0: the derivative of relu (`b` the input).
+    ReluBackward,
 }
 
 impl BinaryOp {
@@ -202,6 +209,15 @@ impl BinaryOp {
             BinaryOp::Lt => mask(a < b),
             BinaryOp::Le => mask(a <= b),
             BinaryOp::Eq => mask(a == b),
+            BinaryOp::TanhBackward => a * (T::one() - b * b),
+            BinaryOp::SigmoidBackward => a * ((T::one() - b) * b),
+            BinaryOp::ReluBackward => {
+                if b > T::zero() {
+                    a
+                } else {
+                    T::zero()
+                }
+            }
         }
     }
 }

@@ -24,6 +24,7 @@
 use crate::backend::Backend;
 use crate::grad_mode::with_grad_mode;
 use crate::node::{new_pass, thread_tag, LeafNode, Node, NodeKind};
+use crate::shape::broadcasts_to;
 use crate::variable::Variable;
 use std::any::Any;
 use std::cell::RefCell;
@@ -78,15 +79,21 @@ pub(crate) fn run<B: Backend>(
             let NodeKind::Op(op) = &tracked(&output).kind else {
                 unreachable!("leaves are not queued");
             };
+            let grad = if op.elementwise {
+                grad
+            } else {
+                materialize(grad, &output)
+            };
             let inputs = op.inputs.as_slice();
             for (i, input) in inputs.iter().enumerate() {
                 if input.is_tracked() {
                     let g = (op.derivative)(i, inputs, &output, &grad);
-                    pending.add(input, reduce_to_input(&g, input));
+                    pending.add(input, reduce_to_input(g, input));
                 }
             }
         }
         for (leaf, grad) in std::mem::take(&mut pending.leaves) {
+            let grad = materialize(grad, &leaf);
             if !targets.is_empty() {
                 capture(&leaf, &grad);
             }
@@ -110,14 +117,42 @@ pub(crate) fn run<B: Backend>(
         .collect()
 }
 
-/// Sums a gradient in the output's shape down to the input's shape where the op broadcast
-/// the input: the one place broadcasting's backward happens.
-fn reduce_to_input<B: Backend>(grad: &Variable<B>, input: &Variable<B>) -> Variable<B> {
+/// Brings a gradient to its input's shape where the op broadcast the input: the one place
+/// broadcasting's backward happens. Dimensions in which the gradient is larger than the
+/// input are summed away; dimensions in which it is smaller stay so (see `materialize`).
+fn reduce_to_input<B: Backend>(grad: Variable<B>, input: &Variable<B>) -> Variable<B> {
     let (g, x) = (grad.value(), input.value());
+    let (gs, xs) = (B::shape(&g), B::shape(&x));
+    if gs == xs || broadcasts_to(gs, xs) {
+        return grad;
+    }
+    let rank = gs.len().min(xs.len());
+    let target: Vec<usize> = (0..rank)
+        .map(|i| {
+            let (gd, xd) = (gs[gs.len() - rank + i], xs[xs.len() - rank + i]);
+            if xd == 1 {
+                1
+            } else {
+                gd
+            }
+        })
+        .collect();
+    grad.sum_to(&target)
+}
+
+/// Expands a gradient to the full shape of `like`.
+///
+/// Gradients may travel *unexpanded* through elementwise ops: the derivative of
+/// `sum(x)` is a single 1 broadcast to `x`'s shape, and `tanh`'s derivative times a
+/// broadcast 1 needs no materialised array of ones. The engine expands a gradient only
+/// where it must: before the derivative of an op that needs the exact output shape
+/// (reshape, matmul, ...), and when it reaches a leaf or is returned.
+fn materialize<B: Backend>(grad: Variable<B>, like: &Variable<B>) -> Variable<B> {
+    let (g, x) = (grad.value(), like.value());
     if B::shape(&g) == B::shape(&x) {
-        grad.clone()
+        grad
     } else {
-        grad.sum_to(B::shape(&x))
+        grad.expand(B::shape(&x))
     }
 }
 

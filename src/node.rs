@@ -49,6 +49,9 @@ impl<B: Backend> Inputs<B> {
 pub(crate) struct OpNode<B: Backend> {
     pub(crate) value: B::Tensor,
     pub(crate) name: &'static str,
+    /// Whether the derivative accepts a gradient that is only broadcastable to the output
+    /// (elementwise ops), so the engine need not materialise it (see `backward.rs`).
+    pub(crate) elementwise: bool,
     pub(crate) inputs: Inputs<B>,
     pub(crate) derivative: Box<Derivative<B>>,
 }

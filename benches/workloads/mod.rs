@@ -52,3 +52,14 @@ pub fn linear(s: u64, fan_in: usize, fan_out: usize) -> (Vec<f64>, Vec<f64>) {
         uniform(s + 1, fan_out, -bound, bound),
     )
 }
+
+/// An `f32` tensor of U(lo, hi) from stream `s`, for the tensor backend.
+pub fn tensor_f32(
+    s: u64,
+    shape: &[usize],
+    lo: f64,
+    hi: f64,
+) -> ferrograd::Variable<ferrograd_ndarray::NdArray<f32>> {
+    let n = shape.iter().product();
+    ferrograd::Variable::from_vec(uniform_f32(s, n, lo, hi), shape).expect("shape and data agree")
+}

@@ -1,19 +1,19 @@
 //! Activations: `relu leaky_relu elu clamp` (primitives) and `gelu gelu_tanh` (compositions).
 
-use crate::backend::{Backend, UnaryOp};
+use crate::backend::{Backend, BinaryOp, UnaryOp};
 use crate::variable::Variable;
 
 impl<B: Backend> Variable<B> {
     /// `max(x, 0)`; its derivative at 0 is taken as 0.
     pub fn relu(&self) -> Self {
         let value = self.map_kernel(UnaryOp::Relu);
-        self.unary_op("relu", value, |x, _, g| g * x.gt_scalar(0.0))
+        self.elementwise_unary_op("relu", value, |x, _, g| g.relu_backward(x))
     }
 
     /// `x` for `x > 0`, `negative_slope · x` otherwise.
     pub fn leaky_relu(&self, negative_slope: f64) -> Self {
         let value = self.map_kernel(UnaryOp::LeakyRelu(Self::elem(negative_slope)));
-        self.unary_op("leaky_relu", value, move |x, _, g| {
+        self.elementwise_unary_op("leaky_relu", value, move |x, _, g| {
             // slope 1 where x > 0, negative_slope elsewhere
             g * (x.gt_scalar(0.0) * (1.0 - negative_slope) + negative_slope)
         })
@@ -22,7 +22,7 @@ impl<B: Backend> Variable<B> {
     /// `x` for `x > 0`, `alpha · (eˣ − 1)` otherwise.
     pub fn elu(&self, alpha: f64) -> Self {
         let value = self.map_kernel(UnaryOp::Elu(Self::elem(alpha)));
-        self.unary_op("elu", value, move |x, y, g| {
+        self.elementwise_unary_op("elu", value, move |x, y, g| {
             // slope 1 where x > 0; α·eˣ = y + α elsewhere
             let positive = x.gt_scalar(0.0);
             g * (&positive + (1.0 - &positive) * (y + alpha))
@@ -38,7 +38,7 @@ impl<B: Backend> Variable<B> {
         assert!(min <= max, "clamp: min {min} is greater than max {max}");
         let (lo, hi) = (Self::elem(min), Self::elem(max));
         let value = self.map_kernel(UnaryOp::Clamp(lo, hi));
-        self.unary_op("clamp", value, move |x, _, g| {
+        self.elementwise_unary_op("clamp", value, move |x, _, g| {
             g * (x.ge(&Self::scalar(lo)) * x.le(&Self::scalar(hi)))
         })
     }
@@ -55,5 +55,22 @@ impl<B: Backend> Variable<B> {
         let k = (2.0 / std::f64::consts::PI).sqrt();
         let inner: Self = (self + self.powf(3.0) * 0.044715) * k;
         self * 0.5 * (inner.tanh() + 1.0)
+    }
+}
+
+impl<B: Backend> Variable<B> {
+    /// `self` where `x > 0`, else 0: relu's derivative in one pass. Differentiable in
+    /// `self` (the gradient passes the same mask); its derivative in `x` is zero.
+    #[track_caller]
+    pub(crate) fn relu_backward(&self, x: &Self) -> Self {
+        let value = self.broadcast_kernel(x, BinaryOp::ReluBackward, "relu_backward");
+        Self::elementwise_binary_op(
+            self,
+            x,
+            "relu_backward",
+            value,
+            |_, x, _, u| u.relu_backward(x),
+            |_, x, _, _| x.zeros_like(),
+        )
     }
 }

@@ -23,7 +23,7 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn add(&self, rhs: &Self) -> Self {
         let value = self.broadcast_kernel(rhs, BinaryOp::Add, "add");
-        Self::binary_op(
+        Self::elementwise_binary_op(
             self,
             rhs,
             "add",
@@ -40,7 +40,7 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn sub(&self, rhs: &Self) -> Self {
         let value = self.broadcast_kernel(rhs, BinaryOp::Sub, "sub");
-        Self::binary_op(
+        Self::elementwise_binary_op(
             self,
             rhs,
             "sub",
@@ -57,7 +57,7 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn mul(&self, rhs: &Self) -> Self {
         let value = self.broadcast_kernel(rhs, BinaryOp::Mul, "mul");
-        Self::binary_op(
+        Self::elementwise_binary_op(
             self,
             rhs,
             "mul",
@@ -74,7 +74,7 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn div(&self, rhs: &Self) -> Self {
         let value = self.broadcast_kernel(rhs, BinaryOp::Div, "div");
-        Self::binary_op(
+        Self::elementwise_binary_op(
             self,
             rhs,
             "div",
@@ -94,7 +94,7 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn pow(&self, exponent: &Self) -> Self {
         let value = self.broadcast_kernel(exponent, BinaryOp::Pow, "pow");
-        Self::binary_op(
+        Self::elementwise_binary_op(
             self,
             exponent,
             "pow",
@@ -114,7 +114,7 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn maximum(&self, rhs: &Self) -> Self {
         let value = self.broadcast_kernel(rhs, BinaryOp::Maximum, "maximum");
-        Self::binary_op(
+        Self::elementwise_binary_op(
             self,
             rhs,
             "maximum",
@@ -131,7 +131,7 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn minimum(&self, rhs: &Self) -> Self {
         let value = self.broadcast_kernel(rhs, BinaryOp::Minimum, "minimum");
-        Self::binary_op(
+        Self::elementwise_binary_op(
             self,
             rhs,
             "minimum",
@@ -144,7 +144,7 @@ impl<B: Backend> Variable<B> {
     /// `−self` (also the unary `-` operator).
     pub fn neg(&self) -> Self {
         let value = B::unary(UnaryOp::Neg, &self.value());
-        self.unary_op("neg", value, |_, _, g| -g)
+        self.elementwise_unary_op("neg", value, |_, _, g| -g)
     }
 }
 

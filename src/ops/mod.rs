@@ -146,7 +146,7 @@ impl<B: Backend> Variable<B> {
             [a, b] => Inputs::Two([(*a).clone(), (*b).clone()]),
             _ => Inputs::Many(inputs.iter().map(|x| (*x).clone()).collect()),
         };
-        Self::record(name, value, inputs, Box::new(derivative))
+        Self::record(name, value, inputs, false, Box::new(derivative))
     }
 
     /// Records a one-input op. `derivative(x, y, g)` gets the input, the output and the
@@ -155,11 +155,44 @@ impl<B: Backend> Variable<B> {
     where
         F: Fn(&Self, &Self, &Self) -> Self + Send + Sync + 'static,
     {
+        self.record_unary(name, value, false, derivative)
+    }
+
+    /// Records a one-input elementwise op: its derivative is written so that it also works
+    /// with an upstream gradient that is only broadcastable to the output.
+    pub(crate) fn elementwise_unary_op<F>(
+        &self,
+        name: &'static str,
+        value: B::Tensor,
+        derivative: F,
+    ) -> Self
+    where
+        F: Fn(&Self, &Self, &Self) -> Self + Send + Sync + 'static,
+    {
+        self.record_unary(name, value, true, derivative)
+    }
+
+    fn record_unary<F>(
+        &self,
+        name: &'static str,
+        value: B::Tensor,
+        elementwise: bool,
+        derivative: F,
+    ) -> Self
+    where
+        F: Fn(&Self, &Self, &Self) -> Self + Send + Sync + 'static,
+    {
         if !self.is_tracked() || !is_grad_enabled() {
             return Self::constant(value);
         }
         let d = move |_: usize, xs: &[Self], y: &Self, g: &Self| derivative(&xs[0], y, g);
-        Self::record(name, value, Inputs::One([self.clone()]), Box::new(d))
+        Self::record(
+            name,
+            value,
+            Inputs::One([self.clone()]),
+            elementwise,
+            Box::new(d),
+        )
     }
 
     /// Records a two-input op with one derivative per input, each called as
@@ -169,6 +202,40 @@ impl<B: Backend> Variable<B> {
         b: &Self,
         name: &'static str,
         value: B::Tensor,
+        da: FA,
+        db: FB,
+    ) -> Self
+    where
+        FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
+        FB: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
+    {
+        Self::record_binary(a, b, name, value, false, da, db)
+    }
+
+    /// Records a two-input elementwise op (broadcasting); see
+    /// [`elementwise_unary_op`](Self::elementwise_unary_op).
+    pub(crate) fn elementwise_binary_op<FA, FB>(
+        a: &Self,
+        b: &Self,
+        name: &'static str,
+        value: B::Tensor,
+        da: FA,
+        db: FB,
+    ) -> Self
+    where
+        FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
+        FB: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
+    {
+        Self::record_binary(a, b, name, value, true, da, db)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_binary<FA, FB>(
+        a: &Self,
+        b: &Self,
+        name: &'static str,
+        value: B::Tensor,
+        elementwise: bool,
         da: FA,
         db: FB,
     ) -> Self
@@ -187,18 +254,20 @@ impl<B: Backend> Variable<B> {
             }
         };
         let inputs = Inputs::Two([a.clone(), b.clone()]);
-        Self::record(name, value, inputs, Box::new(d))
+        Self::record(name, value, inputs, elementwise, Box::new(d))
     }
 
     fn record(
         name: &'static str,
         value: B::Tensor,
         inputs: Inputs<B>,
+        elementwise: bool,
         derivative: Box<crate::node::Derivative<B>>,
     ) -> Self {
         Self::from_node(Arc::new(Node::new(NodeKind::Op(OpNode {
             value,
             name,
+            elementwise,
             inputs,
             derivative,
         }))))

@@ -7,7 +7,9 @@ impl<B: Backend> Variable<B> {
     /// The sum of all elements, a rank-0 value.
     pub fn sum(&self) -> Self {
         let value = B::sum_to(&self.value(), &[]);
-        self.unary_op("sum", value, |x, _, g| g.expand(&x.shape()))
+        // The gradient is g broadcast to x's shape; the engine expands it only if a
+        // consumer needs it materialised.
+        self.unary_op("sum", value, |_, _, g| g.clone())
     }
 
     /// The mean of all elements, a rank-0 value.

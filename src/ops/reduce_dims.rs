@@ -21,8 +21,10 @@ impl<B: TensorOps> Variable<B> {
         let shape = B::shape(&x).to_vec();
         let axes = resolve_dims("sum_dims", dims, shape.len());
         let value = B::reduce(ReduceOp::Sum, &x, &axes, keepdim);
+        // g with the reduced dimensions back as size 1: it broadcasts to the input, and the
+        // engine expands it only if a consumer needs it materialised.
         self.unary_op("sum_dims", value, move |_, _, g| {
-            restore_reduced_dims(g, &shape, &axes, keepdim).expand(&shape)
+            restore_reduced_dims(g, &shape, &axes, keepdim)
         })
     }
 

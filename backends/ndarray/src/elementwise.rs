@@ -12,8 +12,9 @@ pub fn unary<T: Elem>(op: UnaryOp<T>, x: &Tensor<T>) -> Tensor<T> {
     let src = x.as_slice().expect("standard layout");
     let data = match op {
         UnaryOp::Neg => parallel::map(src, |v| -v),
-        UnaryOp::Exp => parallel::map(src, T::exp),
-        UnaryOp::Tanh => parallel::map(src, T::tanh),
+        UnaryOp::Exp => parallel::map(src, T::fast_exp),
+        UnaryOp::Tanh => parallel::map(src, T::fast_tanh),
+        UnaryOp::Sigmoid => parallel::map(src, T::fast_sigmoid),
         UnaryOp::Relu => parallel::map(src, |v| if v > T::zero() { v } else { T::zero() }),
         UnaryOp::Square => parallel::map(src, |v| v * v),
         UnaryOp::Abs => parallel::map(src, T::abs),
@@ -29,6 +30,9 @@ pub fn binary<T: Elem>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> 
         BinaryOp::Sub => zip_with(a, b, |x, y| x - y),
         BinaryOp::Mul => zip_with(a, b, |x, y| x * y),
         BinaryOp::Div => zip_with(a, b, |x, y| x / y),
+        BinaryOp::TanhBackward => zip_with(a, b, |g, y| g * (T::one() - y * y)),
+        BinaryOp::SigmoidBackward => zip_with(a, b, |g, y| g * ((T::one() - y) * y)),
+        BinaryOp::ReluBackward => zip_with(a, b, |g, x| if x > T::zero() { g } else { T::zero() }),
         op => zip_with(a, b, move |x, y| op.apply(x, y)),
     }
 }
@@ -60,10 +64,7 @@ where
     let shape = broadcast_shape(a.shape(), b.shape());
     let av = a.broadcast(IxDyn(&shape)).expect("shapes broadcast");
     let bv = b.broadcast(IxDyn(&shape)).expect("shapes broadcast");
-    Zip::from(&av)
-        .and(&bv)
-        .map_collect(|&x, &y| f(x, y))
-        .into_shared()
+    Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)).into()
 }
 
 fn broadcast_shape(a: &[usize], b: &[usize]) -> Vec<usize> {
@@ -74,5 +75,5 @@ fn broadcast_shape(a: &[usize], b: &[usize]) -> Vec<usize> {
 pub fn from_vec<T: Elem>(shape: &[usize], data: Vec<T>) -> Tensor<T> {
     ArrayD::from_shape_vec(IxDyn(shape), data)
         .expect("data matches the shape")
-        .into_shared()
+        .into()
 }

@@ -6,7 +6,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 
 /// The slices `index[i]` along `axis`.
 pub fn index_select<T: Elem>(x: &Tensor<T>, axis: usize, index: &[usize]) -> Tensor<T> {
-    x.select(Axis(axis), index).into_shared()
+    x.select(Axis(axis), index).into()
 }
 
 /// `x` plus slice `i` of `src` added at slice `index[i]` along `axis`, in order of `i`.
@@ -16,12 +16,12 @@ pub fn index_add<T: Elem>(
     index: &[usize],
     src: &Tensor<T>,
 ) -> Tensor<T> {
-    let mut out = x.to_owned();
+    let mut out = x.view().to_owned();
     for (i, &target) in index.iter().enumerate() {
         out.index_axis_mut(Axis(axis), target)
             .zip_mut_with(&src.index_axis(Axis(axis), i), |o, &s| *o = *o + s);
     }
-    out.into_shared()
+    out.into()
 }
 
 /// `out[p] = x[p with coordinate axis = index[p]]`.
@@ -37,7 +37,7 @@ pub fn gather<T: Elem>(x: &Tensor<T>, axis: usize, index: &Indices) -> Tensor<T>
         .collect();
     ArrayD::from_shape_vec(IxDyn(index.shape()), data)
         .expect("one value per index")
-        .into_shared()
+        .into()
 }
 
 /// `x` plus `src[p]` added at `p` with coordinate axis = `index[p]`, in row-major order of
@@ -48,14 +48,14 @@ pub fn scatter_add<T: Elem>(
     index: &Indices,
     src: &Tensor<T>,
 ) -> Tensor<T> {
-    let mut out = x.to_owned();
+    let mut out = x.view().to_owned();
     let mut coord = vec![0; x.ndim()];
     for ((p, &i), &v) in positions(index.shape()).zip(index.data()).zip(src.iter()) {
         coord.copy_from_slice(&p);
         coord[axis] = i;
         out[IxDyn(&coord)] = out[IxDyn(&coord)] + v;
     }
-    out.into_shared()
+    out.into()
 }
 
 /// Every coordinate of `shape`, row-major.

@@ -22,36 +22,40 @@
 #![warn(missing_docs)]
 
 mod elementwise;
+mod fastmath;
 mod index;
 mod layout;
 mod matmul;
 mod parallel;
+mod pool;
 mod reduce;
+mod simd;
+mod tensor;
 mod window;
 
 use ferrograd::backend::{BinaryOp, Indices, Ops, ReduceOp, TensorOps, UnaryOp, Window2d};
 use ferrograd::{DType, Element, Result};
-use ndarray::{ArcArray, IxDyn, LinalgScalar};
+use ndarray::LinalgScalar;
 use std::marker::PhantomData;
 
 /// The tensor backend: values are n-dimensional arrays of `T` (`f32` or `f64`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NdArray<T>(PhantomData<T>);
 
-/// The stored value of a node: a shared n-dimensional array.
-pub type Tensor<T> = ArcArray<T, IxDyn>;
+pub use pool::release_cached_memory;
+pub use tensor::Tensor;
 
 /// The element types the backend computes with.
-pub trait Elem: Element + LinalgScalar {}
+pub trait Elem: Element + LinalgScalar + fastmath::FastMath + pool::Pooled {}
 
-impl<T: Element + LinalgScalar> Elem for T {}
+impl<T: Element + LinalgScalar + fastmath::FastMath + pool::Pooled> Elem for T {}
 
 /// `x` in row-major layout: itself (a cheap clone) if it already is, else a copy.
 pub(crate) fn standard<T: Elem>(x: &Tensor<T>) -> Tensor<T> {
     if x.is_standard_layout() {
         x.clone()
     } else {
-        x.as_standard_layout().into_owned().into_shared()
+        layout::copy_to_standard(&x.view())
     }
 }
 
@@ -71,7 +75,10 @@ impl<T: Elem> Ops for NdArray<T> {
     }
 
     fn full(shape: &[usize], value: T) -> Tensor<T> {
-        ArcArray::from_elem(IxDyn(shape), value)
+        let n = shape.iter().product();
+        let mut data = pool::take(n);
+        data.resize(n, value);
+        elementwise::from_vec(shape, data)
     }
 
     fn shape(x: &Tensor<T>) -> &[usize] {

@@ -6,6 +6,8 @@
 //! the number of threads, and partial results are combined in a fixed order: results are
 //! the same to the bit whatever `RAYON_NUM_THREADS` is.
 
+use crate::pool::{self, Pooled};
+use crate::simd;
 use rayon::prelude::*;
 
 /// Elementwise kernels go parallel from this many elements.
@@ -21,6 +23,13 @@ pub const REDUCTION_CHUNK: usize = 1 << 14;
 /// Matrix products go parallel from this many floating-point operations (2·m·n·k).
 pub const MATMUL_MIN_FLOPS: usize = 1 << 21;
 
+/// A large matrix product is cut into about one block per this many flops (see
+/// `matmul::block_shape`).
+pub const MATMUL_BLOCK_FLOPS: usize = 1 << 30;
+
+/// The most blocks one matrix product is cut into.
+pub const MATMUL_MAX_BLOCKS: usize = 64;
+
 /// Window (im2col) and indexing kernels go parallel from this many elements.
 pub const COPY_MIN: usize = 1 << 16;
 
@@ -30,39 +39,48 @@ const ELEMENTWISE_TASK: usize = 1 << 14;
 /// `f` over `src`, in parallel for large inputs.
 pub fn map<T, F>(src: &[T], f: F) -> Vec<T>
 where
-    T: Copy + Send + Sync,
+    T: Copy + Send + Sync + Pooled,
     F: Fn(T) -> T + Send + Sync,
 {
-    if src.len() < ELEMENTWISE_MIN {
-        src.iter().map(|&x| f(x)).collect()
+    let n = src.len();
+    let mut out = pool::take(n);
+    let dst = &mut out.spare_capacity_mut()[..n];
+    if n < ELEMENTWISE_MIN {
+        simd::map(src, dst, &f);
     } else {
-        let mut out = Vec::with_capacity(src.len());
-        src.par_iter()
-            .with_min_len(ELEMENTWISE_TASK)
-            .map(|&x| f(x))
-            .collect_into_vec(&mut out);
-        out
+        dst.par_chunks_mut(ELEMENTWISE_TASK)
+            .zip(src.par_chunks(ELEMENTWISE_TASK))
+            .for_each(|(d, s)| simd::map(s, d, &f));
     }
+    // SAFETY: `simd::map` wrote every one of the `n` elements (a panic in `f` would have
+    // left `out` empty instead).
+    unsafe { out.set_len(n) };
+    out
 }
 
 /// `f` over pairs of `a` and `b` (equal lengths), in parallel for large inputs.
 pub fn zip_map<T, F>(a: &[T], b: &[T], f: F) -> Vec<T>
 where
-    T: Copy + Send + Sync,
+    T: Copy + Send + Sync + Pooled,
     F: Fn(T, T) -> T + Send + Sync,
 {
-    debug_assert_eq!(a.len(), b.len());
-    if a.len() < ELEMENTWISE_MIN {
-        a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+    assert_eq!(a.len(), b.len(), "zip_map: lengths differ");
+    let n = a.len();
+    let mut out = pool::take(n);
+    let dst = &mut out.spare_capacity_mut()[..n];
+    if n < ELEMENTWISE_MIN {
+        simd::zip(a, b, dst, &f);
     } else {
-        let mut out = Vec::with_capacity(a.len());
-        a.par_iter()
-            .zip(b.par_iter())
-            .with_min_len(ELEMENTWISE_TASK)
-            .map(|(&x, &y)| f(x, y))
-            .collect_into_vec(&mut out);
-        out
+        dst.par_chunks_mut(ELEMENTWISE_TASK)
+            .zip(
+                a.par_chunks(ELEMENTWISE_TASK)
+                    .zip(b.par_chunks(ELEMENTWISE_TASK)),
+            )
+            .for_each(|(d, (x, y))| simd::zip(x, y, d, &f));
     }
+    // SAFETY: `simd::zip` wrote every one of the `n` elements.
+    unsafe { out.set_len(n) };
+    out
 }
 
 /// Runs `f` on each item, in parallel when `parallel` holds.

@@ -52,6 +52,10 @@ pub fn sum_to<T: Elem>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
     // order: no transposing copy needed.
     if let (Some(src), true) = (x.as_slice(), axes.iter().enumerate().all(|(i, &a)| i == a)) {
         let width: usize = full[axes.len()..].iter().product();
+        if width == 1 {
+            // Everything into one number: the parallel sum with fixed pieces.
+            return from_vec(shape, vec![parallel::sum(src, T::zero())]);
+        }
         if width > 0 && full[axes.len()..] == shape[shape.len() - (full.len() - axes.len())..] {
             return from_vec(shape, sum_leading_rows(src, width));
         }
@@ -114,7 +118,7 @@ fn rows_last<T: Elem>(x: &Tensor<T>, axes: &[usize]) -> Tensor<T> {
     if order.iter().enumerate().all(|(i, &a)| i == a) {
         standard(x)
     } else {
-        standard(&x.clone().permuted_axes(order))
+        standard(&x.arc().permuted_axes(order).into())
     }
 }
 

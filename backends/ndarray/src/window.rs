@@ -5,7 +5,7 @@
 //! each column entry back to that pixel. Images are independent, so both run one image per
 //! task when large; each image is processed in a fixed order.
 
-use crate::parallel;
+use crate::{parallel, pool};
 use crate::{standard, Elem, Tensor};
 use ferrograd::backend::Window2d;
 use ndarray::{ArrayD, IxDyn};
@@ -21,7 +21,8 @@ pub fn unfold2d<T: Elem>(x: &Tensor<T>, w: &Window2d) -> Tensor<T> {
     let rows = c * kh * kw;
     let per_image = rows * oh * ow;
     let src = x.as_slice().expect("standard layout");
-    let mut out = vec![T::zero(); n * per_image];
+    let mut out = pool::take(n * per_image);
+    out.resize(n * per_image, T::zero());
     let image = |(img, dst): (usize, &mut [T])| {
         let plane = &src[img * c * h * wd..(img + 1) * c * h * wd];
         for ci in 0..c {
@@ -56,7 +57,7 @@ pub fn unfold2d<T: Elem>(x: &Tensor<T>, w: &Window2d) -> Tensor<T> {
     }
     ArrayD::from_shape_vec(IxDyn(&[n, rows, oh * ow]), out)
         .expect("sizes agree")
-        .into_shared()
+        .into()
 }
 
 /// `[n, c·kh·kw, L] → [n, c, h, w]`, overlapping windows added up.
@@ -69,7 +70,8 @@ pub fn fold2d<T: Elem>(cols: &Tensor<T>, w: &Window2d) -> Tensor<T> {
     let (oh, ow) = w.output();
     let per_image = c * h * wd;
     let src = cols.as_slice().expect("standard layout");
-    let mut out = vec![T::zero(); n * per_image];
+    let mut out = pool::take(n * per_image);
+    out.resize(n * per_image, T::zero());
     let image = |(img, dst): (usize, &mut [T])| {
         let block = &src[img * s[1] * s[2]..(img + 1) * s[1] * s[2]];
         for ci in 0..c {
@@ -104,5 +106,5 @@ pub fn fold2d<T: Elem>(cols: &Tensor<T>, w: &Window2d) -> Tensor<T> {
     }
     ArrayD::from_shape_vec(IxDyn(&[n, c, h, wd]), out)
         .expect("sizes agree")
-        .into_shared()
+        .into()
 }

@@ -1,0 +1,100 @@
+//! Elementwise loops compiled for the best vector instruction set the CPU has.
+//!
+//! The crate is built for the baseline x86-64 target (SSE2), so that its binaries run
+//! anywhere; but the elementwise kernels are several times faster with AVX2 or AVX-512
+//! (measured: the vectorisable `f32` tanh over 4 million elements goes from 13.8 ms to
+//! under 2 ms). So each loop is compiled three times, for AVX-512, for AVX2 with FMA, and
+//! for the baseline, and the variant to run is chosen once per call from the CPU's
+//! features. All variants perform the same IEEE operations in the same order (Rust never
+//! fuses or reorders floating-point arithmetic on its own), so results are identical
+//! whichever runs.
+
+use std::mem::MaybeUninit;
+
+/// `dst[i] = f(src[i])`.
+#[inline]
+pub fn map<T: Copy, F: Fn(T) -> T>(src: &[T], dst: &mut [MaybeUninit<T>], f: F) {
+    debug_assert_eq!(src.len(), dst.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the variant was compiled for.
+            return unsafe { x86::map_avx512(src, dst, f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            return unsafe { x86::map_avx2(src, dst, f) };
+        }
+    }
+    map_plain(src, dst, f)
+}
+
+/// `dst[i] = f(a[i], b[i])`.
+#[inline]
+pub fn zip<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], dst: &mut [MaybeUninit<T>], f: F) {
+    debug_assert!(a.len() == dst.len() && b.len() == dst.len());
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the CPU supports the features the variant was compiled for.
+            return unsafe { x86::zip_avx512(a, b, dst, f) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: as above.
+            return unsafe { x86::zip_avx2(a, b, dst, f) };
+        }
+    }
+    zip_plain(a, b, dst, f)
+}
+
+#[inline(always)]
+fn map_plain<T: Copy, F: Fn(T) -> T>(src: &[T], dst: &mut [MaybeUninit<T>], f: F) {
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = MaybeUninit::new(f(s));
+    }
+}
+
+#[inline(always)]
+fn zip_plain<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], dst: &mut [MaybeUninit<T>], f: F) {
+    for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+        *d = MaybeUninit::new(f(x, y));
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{map_plain, zip_plain};
+    use std::mem::MaybeUninit;
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+    pub unsafe fn map_avx512<T: Copy, F: Fn(T) -> T>(src: &[T], dst: &mut [MaybeUninit<T>], f: F) {
+        map_plain(src, dst, f)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn map_avx2<T: Copy, F: Fn(T) -> T>(src: &[T], dst: &mut [MaybeUninit<T>], f: F) {
+        map_plain(src, dst, f)
+    }
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+    pub unsafe fn zip_avx512<T: Copy, F: Fn(T, T) -> T>(
+        a: &[T],
+        b: &[T],
+        dst: &mut [MaybeUninit<T>],
+        f: F,
+    ) {
+        zip_plain(a, b, dst, f)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn zip_avx2<T: Copy, F: Fn(T, T) -> T>(
+        a: &[T],
+        b: &[T],
+        dst: &mut [MaybeUninit<T>],
+        f: F,
+    ) {
+        zip_plain(a, b, dst, f)
+    }
+}
