@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""Runs ferrograd's criterion benches and the same workloads in PyTorch (and the raw sgemm
+baseline, and optionally micrograd) in interleaved rounds, and prints one table of
+medians and ratios. Absolute times on a shared machine drift by 5-10 %, so only figures
+measured together, in rotating order, are compared.
+
+    python3 benches/compare.py [--rounds 3] [--seconds 2] [--only W2,W3,W4] \\
+        [--python /work/torchenv/bin/python] [--threads 2] [--micrograd]
+
+Needs cargo, and a Python with torch and numpy for the PyTorch columns (see
+BENCHMARKS.md). The ferrograd figures are criterion medians (one run per round, the
+median over rounds); PyTorch's follow benches/pytorch_workloads.py's timing rules.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# name, (bench target, criterion id), pytorch workload, flops per step (for GFLOP/s), unit
+ROWS = [
+    ("W1", ("w1_mlp", "w1/b128/step"), "W1", 128_909_312, "ms"),
+    ("W1L", ("w1_mlp", "w1/b512/step"), "W1L", 4_896_849_920, "ms"),
+    ("W2fwd_256", ("w2_matmul", "w2/n256/forward"), "W2fwd_256", 2 * 256**3, "GFLOP/s"),
+    ("W2fwd_1024", ("w2_matmul", "w2/n1024/forward"), "W2fwd_1024", 2 * 1024**3, "GFLOP/s"),
+    ("W2bwd_256", ("w2_matmul", "w2/n256/forward_backward"), "W2bwd_256", 6 * 256**3, "ms"),
+    ("W2bwd_1024", ("w2_matmul", "w2/n1024/forward_backward"), "W2bwd_1024", 6 * 1024**3, "ms"),
+    ("W3_4M", ("w3_elementwise", "w3/n4000000"), "W3_4M", None, "ms"),
+    ("W3_1k", ("w3_elementwise", "w3/n1000"), "W3_1k", None, "us"),
+    ("W4", ("w4_overhead", "w4/chain_1000_ops"), "W4", None, "us/op"),
+    ("W5", ("w5_scalar_mlp", "w5/scalar_f64/step"), None, None, "ms"),
+    ("W5_tensor", ("w5_tensor_mlp", "w5/ndarray_f32/step"), "W5_tensor", None, "ms"),
+    ("W6", ("w6_conv", "w6/step"), "W6", None, "ms"),
+]
+
+RAW_SGEMM = {"W2fwd_256": "sgemm_raw/threads{t}/n256/forward", "W2fwd_1024": "sgemm_raw/threads{t}/n1024/forward"}
+
+
+def criterion_median(home, bench_id):
+    """The median of a criterion run, in seconds. A benchmark in a group lives in
+    <group with / as _>/<function>; a lone one in <id with / as _>."""
+    parts = bench_id.split("/")
+    candidates = [
+        os.path.join(home, "_".join(parts[:-1]), parts[-1], "new", "estimates.json"),
+        os.path.join(home, "_".join(parts), "new", "estimates.json"),
+    ]
+    for path in candidates:
+        if os.path.exists(path):
+            with open(path) as f:
+                return json.load(f)["median"]["point_estimate"] * 1e-9
+    raise FileNotFoundError(f"no criterion estimates for {bench_id} under {home}")
+
+
+def run_criterion(target, bench_id, seconds, home, manifest=None, env=None):
+    cmd = ["cargo", "bench", "-q"]
+    if manifest:
+        cmd += ["--manifest-path", manifest]
+    cmd += ["--bench", target, "--", f"^{bench_id}$", "--warm-up-time", "0.5", "--measurement-time", str(seconds)]
+    full_env = dict(os.environ, CRITERION_HOME=home, **(env or {}))
+    subprocess.run(cmd, cwd=ROOT, env=full_env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return criterion_median(home, bench_id)
+
+
+def run_torch(python, name, seconds, threads):
+    out = subprocess.run(
+        [python, os.path.join(ROOT, "benches", "pytorch_workloads.py"), "--json", "--only", name,
+         "--seconds", str(seconds), "--threads", str(threads)],
+        check=True, capture_output=True, text=True).stdout
+    data = json.loads(out)
+    return data["median_seconds"][name], data["torch"]
+
+
+def show(seconds, unit, flops):
+    if unit == "GFLOP/s":
+        return f"{flops / seconds / 1e9:8.1f}"
+    scale = {"ms": 1e3, "us": 1e6, "us/op": 1e3}[unit]
+    return f"{seconds * scale:8.3f}"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--only", default="")
+    parser.add_argument("--python", default=os.environ.get("TORCH_PYTHON", "/work/torchenv/bin/python"))
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--micrograd", action="store_true")
+    args = parser.parse_args()
+    only = set(filter(None, args.only.split(",")))
+    rows = [r for r in ROWS if not only or any(r[0] == o or r[0].startswith(o + "fwd") or r[0].startswith(o + "bwd") or r[0].startswith(o + "_") for o in only)]
+    home = tempfile.mkdtemp(prefix="ferrograd-criterion-")
+    raw_manifest = os.path.join(ROOT, "benches", "sgemm-raw", "Cargo.toml")
+    results = {r[0]: {"ferrograd": [], "torch": [], "raw2": [], "raw1": []} for r in rows}
+    torch_version = "?"
+    env = {"RAYON_NUM_THREADS": str(args.threads)}
+    for round_index in range(args.rounds):
+        order = rows[round_index % len(rows):] + rows[:round_index % len(rows)]
+        for name, (target, bench_id), torch_name, flops, unit in order:
+            print(f"round {round_index + 1}: {name}", file=sys.stderr)
+            results[name]["ferrograd"].append(run_criterion(target, bench_id, args.seconds, home, env=env))
+            if torch_name:
+                t, torch_version = run_torch(args.python, torch_name, args.seconds, args.threads)
+                results[name]["torch"].append(t)
+            if name in RAW_SGEMM:
+                for t in (2, 1):
+                    bid = RAW_SGEMM[name].format(t=t)
+                    results[name][f"raw{t}"].append(run_criterion(
+                        "sgemm", bid, args.seconds, home, manifest=raw_manifest,
+                        env={"MATMUL_NUM_THREADS": str(t)}))
+    print(f"\nferrograd vs PyTorch {torch_version} (eager, CPU, {args.threads} threads); "
+          f"medians of {args.rounds} interleaved rounds")
+    print(f"{'workload':12s} {'unit':8s} {'ferrograd':>10s} {'pytorch':>10s} {'ratio':>7s} {'sgemm 2t':>9s} {'sgemm 1t':>9s}")
+    for name, _, _, flops, unit in rows:
+        r = results[name]
+        f = statistics.median(r["ferrograd"])
+        line = f"{name:12s} {unit:8s} {show(f, unit, flops):>10s}"
+        if r["torch"]:
+            t = statistics.median(r["torch"])
+            line += f" {show(t, unit, flops):>10s} {f / t:7.3f}"
+        else:
+            line += f" {'':>10s} {'':>7s}"
+        for key in ("raw2", "raw1"):
+            if r[key]:
+                line += f" {show(statistics.median(r[key]), unit, flops):>9s}"
+        print(line)
+    print("ratio = ferrograd time / PyTorch time (below 1: ferrograd is faster)")
+
+
+if __name__ == "__main__":
+    main()
