@@ -16,12 +16,13 @@ use workloads::w5;
 fn w5_scalar(c: &mut Criterion) {
     let (points, labels) = w5::data();
 
-    let model = w5::Mlp::<Scalar<f64>>::new();
-    let loss = model.loss(&points, &labels);
+    let model = w5::model::<Scalar<f64>>();
+    let loss = w5::loss_per_point(&model, &points, &labels);
     loss.backward();
-    let grad_w0: f64 = model.weights[0]
+    let grad_w0: f64 = model.layers[0]
+        .neurons
         .iter()
-        .flatten()
+        .flat_map(|n| &n.weights)
         .map(|w| w.grad().unwrap().item())
         .sum();
     eprintln!(
@@ -34,9 +35,13 @@ fn w5_scalar(c: &mut Criterion) {
     eprintln!("W5 graph: {} nodes per step", loss.node_count());
     drop(loss);
 
-    let model = w5::Mlp::<Scalar<f64>>::new();
+    let model = w5::model::<Scalar<f64>>();
     c.bench_function("w5/scalar_f64/step", |b| {
-        b.iter(|| black_box(model.step(&points, &labels)))
+        b.iter(|| {
+            black_box(w5::sgd_step(&model, || {
+                w5::loss_per_point(&model, &points, &labels)
+            }))
+        })
     });
 }
 

@@ -38,6 +38,13 @@ pub trait Element: Float + Default + Debug + Display + Send + Sync + 'static {
 
     /// The error function, `erf(x) = 2/√π ∫₀ˣ e^(−t²) dt`, accurate to a few ulps.
     fn erf(self) -> Self;
+
+    /// The values as little-endian bytes (how checkpoints store them).
+    fn to_le_bytes(values: &[Self]) -> Vec<u8>;
+
+    /// Values from little-endian bytes; `None` if the length is not a whole number of
+    /// values.
+    fn from_le_bytes(bytes: &[u8]) -> Option<Vec<Self>>;
 }
 
 impl Element for f32 {
@@ -54,6 +61,19 @@ impl Element for f32 {
     fn erf(self) -> Self {
         libm::erff(self)
     }
+
+    fn to_le_bytes(values: &[Self]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    fn from_le_bytes(bytes: &[u8]) -> Option<Vec<Self>> {
+        (bytes.len() % 4 == 0).then(|| {
+            bytes
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect()
+        })
+    }
 }
 
 impl Element for f64 {
@@ -69,5 +89,18 @@ impl Element for f64 {
 
     fn erf(self) -> Self {
         libm::erf(self)
+    }
+
+    fn to_le_bytes(values: &[Self]) -> Vec<u8> {
+        values.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    fn from_le_bytes(bytes: &[u8]) -> Option<Vec<Self>> {
+        (bytes.len() % 8 == 0).then(|| {
+            bytes
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect()
+        })
     }
 }

@@ -50,6 +50,7 @@
 pub mod autograd;
 pub mod backend;
 mod backward;
+pub mod checkpoint;
 mod element;
 pub mod error;
 mod grad_mode;
@@ -58,6 +59,7 @@ pub mod grid;
 pub mod nn;
 mod node;
 pub mod ops;
+pub mod optim;
 pub mod random;
 pub mod shape;
 mod variable;

@@ -250,6 +250,10 @@ fn tensor_checks() -> Vec<TensorCheck> {
             &[&[3, 4], &[3, 4]],
             |x| f::binary_cross_entropy_with_logits(&x[0], &x[1].sigmoid(), Reduction::Sum),
         ),
+        tc("hinge_loss", &[&[6]], |x| {
+            let labels = T::from_vec(vec![1.0, -1.0, 1.0, 1.0, -1.0, -1.0], &[6]).unwrap();
+            f::hinge_loss(&(&x[0] * 0.4), &labels, Reduction::Mean)
+        }),
         tc("layer_norm", &[&[2, 3, 4], &[3, 4], &[3, 4]], |x| {
             f::layer_norm(&x[0], &[3, 4], Some(&x[1]), Some(&x[2]), 1e-5)
         }),

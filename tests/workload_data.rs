@@ -5,6 +5,8 @@
 #[path = "../benches/workloads/mod.rs"]
 mod workloads;
 
+use ferrograd::nn::Module;
+use ferrograd_ndarray::NdArray;
 use ferrograd_scalar::Scalar;
 use workloads::*;
 
@@ -50,13 +52,14 @@ fn generator_test_vectors() {
 #[test]
 fn w5_check_values_on_the_scalar_backend() {
     let (points, labels) = w5::data();
-    let model = w5::Mlp::<Scalar<f64>>::new();
+    let model = w5::model::<Scalar<f64>>();
     assert_eq!(model.parameters().len(), 337);
-    let loss = model.loss(&points, &labels);
+    let loss = w5::loss_per_point(&model, &points, &labels);
     loss.backward();
-    let grad_w0: f64 = model.weights[0]
+    let grad_w0: f64 = model.layers[0]
+        .neurons
         .iter()
-        .flatten()
+        .flat_map(|n| &n.weights)
         .map(|w| w.grad().unwrap().item())
         .sum();
     // WORKLOADS.md's tolerance for comparing with PyTorch's float64 run.
@@ -69,4 +72,28 @@ fn w5_check_values_on_the_scalar_backend() {
         loss.item()
     );
     assert!((grad_w0 - w5::CHECK_GRAD_W0).abs() < 1e-12, "{grad_w0}");
+}
+
+#[test]
+fn w5_check_values_on_the_tensor_backend() {
+    let (points, labels) = w5::data();
+    let model = w5::model::<NdArray<f32>>();
+    let (x, y) = w5::columns(&points, &labels);
+    let loss = w5::loss_batched(&model, &x, &y);
+    loss.backward();
+    let grad_w0: f64 = model.layers[0]
+        .neurons
+        .iter()
+        .flat_map(|n| &n.weights)
+        .map(|w| w.grad().unwrap().item() as f64)
+        .sum();
+    let loss = loss.item() as f64;
+    assert!(
+        (loss - w5::CHECK_LOSS).abs() <= 1e-3 * w5::CHECK_LOSS.abs() + 1e-6,
+        "{loss}"
+    );
+    assert!(
+        (grad_w0 - w5::CHECK_GRAD_W0).abs() <= 1e-3 * w5::CHECK_GRAD_W0.abs() + 1e-4,
+        "{grad_w0}"
+    );
 }

@@ -2,7 +2,10 @@
 //! two-moons points, SVM max-margin loss with L2, one SGD step.
 
 use super::{stream_u, uniform};
-use ferrograd::{no_grad, Backend, Variable};
+use ferrograd::nn::functional::{hinge_loss, Reduction};
+use ferrograd::nn::{Mlp, Module};
+use ferrograd::random::Rng;
+use ferrograd::{no_grad, Backend, Element, Variable};
 
 /// The 100 points (row-major `[100, 2]`) and their labels (±1). Like all workload data the
 /// points are `f32` values (the check values were computed from them); the scalar engine
@@ -48,107 +51,88 @@ pub const CHECK_LOSS: f64 = 1.0676771047661007;
 /// The sum of the gradient of all first-layer weights at initialisation.
 pub const CHECK_GRAD_W0: f64 = 0.22058971723749748;
 
-/// micrograd's model over one variable per input feature, written directly with
-/// ferrograd's operators: on the scalar backend a feature is one number.
-pub struct Mlp<B: Backend> {
-    /// `weights[l][j][i]`: layer `l`, neuron `j`, input `i`.
-    pub weights: Vec<Vec<Vec<Variable<B>>>>,
-    /// `biases[l][j]`.
-    pub biases: Vec<Vec<Variable<B>>>,
+/// micrograd's `MLP(2, [16, 16, 1])` (ferrograd's own [`Mlp`], generic over the backend)
+/// with W5's initial parameters.
+pub fn model<B: Backend>() -> Mlp<B> {
+    let model = Mlp::new(SIZES[0], &SIZES[1..], &mut Rng::new(0));
+    for (l, layer) in model.layers.iter().enumerate() {
+        let weights = initial_weights(l);
+        for (neuron, row) in layer.neurons.iter().zip(weights) {
+            for (w, value) in neuron.weights.iter().zip(row) {
+                w.set_value(B::full(&[], B::Elem::from_f64(value)));
+            }
+            neuron.bias.set_value(B::full(&[], B::Elem::from_f64(0.0)));
+        }
+    }
+    model
 }
 
-impl<B: Backend<Elem = f64>> Mlp<B> {
-    /// The model with W5's initial parameters.
-    pub fn new() -> Self {
-        let weights = (0..3)
-            .map(|l| {
-                initial_weights(l)
-                    .into_iter()
-                    .map(|row| {
-                        row.into_iter()
-                            .map(|w| Variable::scalar(w).requires_grad())
-                            .collect()
-                    })
-                    .collect()
-            })
-            .collect();
-        let biases = (0..3)
-            .map(|l| {
-                (0..SIZES[l + 1])
-                    .map(|_| Variable::scalar(0.0).requires_grad())
-                    .collect()
-            })
-            .collect();
-        Mlp { weights, biases }
-    }
+/// The sum of squared parameters times 1e-4.
+fn regulariser<B: Backend>(model: &Mlp<B>) -> Variable<B> {
+    let squares: Variable<B> = model.parameters().iter().map(|p| (p * p).sum()).sum();
+    squares * 1e-4
+}
 
-    /// Every parameter: weights, then biases, neuron by neuron.
-    pub fn parameters(&self) -> Vec<&Variable<B>> {
-        let mut ps = Vec::new();
-        for (ws, bs) in self.weights.iter().zip(&self.biases) {
-            for (row, b) in ws.iter().zip(bs) {
-                ps.extend(row.iter());
-                ps.push(b);
+/// The loss on the scalar backend, micrograd's way: one forward pass per point, the mean
+/// hinge loss (a sum times 1/n), plus the regulariser.
+pub fn loss_per_point<B: Backend>(
+    model: &Mlp<B>,
+    points: &[[f64; 2]],
+    labels: &[f64],
+) -> Variable<B> {
+    let losses: Variable<B> = points
+        .iter()
+        .zip(labels)
+        .map(|(p, &y)| {
+            let x = [
+                Variable::scalar(B::Elem::from_f64(p[0])),
+                Variable::scalar(B::Elem::from_f64(p[1])),
+            ];
+            let score = model.forward(&x).remove(0);
+            (1.0 - score * y).relu()
+        })
+        .sum();
+    losses * (1.0 / points.len() as f64) + regulariser(model)
+}
+
+/// The batch as one column per feature (what the same `Mlp` takes on a tensor backend),
+/// and the labels.
+pub fn columns<B: Backend>(points: &[[f64; 2]], labels: &[f64]) -> ([Variable<B>; 2], Variable<B>) {
+    let n = points.len();
+    let col = |j: usize| {
+        Variable::from_vec(
+            points.iter().map(|p| B::Elem::from_f64(p[j])).collect(),
+            &[n],
+        )
+        .expect("one value per point")
+    };
+    let y = Variable::from_vec(labels.iter().map(|&v| B::Elem::from_f64(v)).collect(), &[n])
+        .expect("one label per point");
+    ([col(0), col(1)], y)
+}
+
+/// The loss with the whole batch at once (a tensor backend): the same model code.
+pub fn loss_batched<B: Backend>(
+    model: &Mlp<B>,
+    x: &[Variable<B>; 2],
+    y: &Variable<B>,
+) -> Variable<B> {
+    let scores = model.forward(x).remove(0);
+    hinge_loss(&scores, y, Reduction::Mean) + regulariser(model)
+}
+
+/// One SGD step with learning rate 0.05 after `loss`: zero the gradients, backward,
+/// update. Returns the loss.
+pub fn sgd_step<B: Backend>(model: &Mlp<B>, loss: impl FnOnce() -> Variable<B>) -> Variable<B> {
+    model.zero_grad();
+    let loss = loss();
+    loss.backward();
+    no_grad(|| {
+        for p in model.parameters() {
+            if let Some(g) = p.grad() {
+                p.set_value((p.detach() - g * 0.05).value());
             }
         }
-        ps
-    }
-
-    /// The score of one point: `b + Σ w·x` per neuron, ReLU on hidden layers.
-    pub fn forward(&self, x: &[Variable<B>]) -> Variable<B> {
-        let mut h: Vec<Variable<B>> = x.to_vec();
-        let last = self.weights.len() - 1;
-        for (l, (ws, bs)) in self.weights.iter().zip(&self.biases).enumerate() {
-            h = ws
-                .iter()
-                .zip(bs)
-                .map(|(row, b)| {
-                    let act = row
-                        .iter()
-                        .zip(&h)
-                        .fold(b.clone(), |acc, (w, xi)| acc + w * xi);
-                    if l < last {
-                        act.relu()
-                    } else {
-                        act
-                    }
-                })
-                .collect();
-        }
-        h.pop().unwrap()
-    }
-
-    /// The loss over the data: mean hinge loss plus 1e-4 times the sum of squared
-    /// parameters.
-    pub fn loss(&self, points: &[[f64; 2]], labels: &[f64]) -> Variable<B> {
-        let losses: Variable<B> = points
-            .iter()
-            .zip(labels)
-            .map(|(p, &y)| {
-                let x = [Variable::scalar(p[0]), Variable::scalar(p[1])];
-                (1.0 - self.forward(&x) * y).relu()
-            })
-            .sum();
-        let data_loss = losses * (1.0 / points.len() as f64);
-        let reg: Variable<B> = self.parameters().into_iter().map(|p| p * p).sum();
-        data_loss + reg * 1e-4
-    }
-
-    /// One training step: loss, backward, SGD with learning rate 0.05. Returns the loss.
-    pub fn step(&self, points: &[[f64; 2]], labels: &[f64]) -> Variable<B> {
-        let params = self.parameters();
-        for p in &params {
-            p.zero_grad();
-        }
-        let loss = self.loss(points, labels);
-        loss.backward();
-        no_grad(|| {
-            for p in &params {
-                if let Some(g) = p.grad() {
-                    p.set_value((p.detach() - g * 0.05).value());
-                }
-            }
-        });
-        loss
-    }
+    });
+    loss
 }

@@ -103,7 +103,8 @@ pub const DIFFERENTIABLE_OPS: &[&str] = &[
     // tensor backends: linear algebra, indexing, windows
     "matmul", "index_select", "index_add", "gather", "scatter_add", "unfold2d", "fold2d",
     // nn::functional
-    "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits", "layer_norm",
+    "cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits", "hinge_loss",
+    "layer_norm",
     "conv2d", "max_pool2d", "avg_pool2d", "embedding",
 ];
 

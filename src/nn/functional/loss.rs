@@ -131,6 +131,21 @@ pub fn binary_cross_entropy_with_logits<B: Backend>(
     reduction.apply(losses)
 }
 
+/// The SVM max-margin (hinge) loss of micrograd's demo, `max(0, 1 − y·score)` reduced,
+/// for labels `y` of ±1. Works on every backend.
+///
+/// # Panics
+/// If the shapes differ.
+#[track_caller]
+pub fn hinge_loss<B: Backend>(
+    scores: &Variable<B>,
+    labels: &Variable<B>,
+    reduction: Reduction,
+) -> Variable<B> {
+    check_same_shape("hinge_loss", scores, labels);
+    reduction.apply((1.0 - scores * labels).relu())
+}
+
 #[track_caller]
 fn check_same_shape<B: Backend>(op: &str, a: &Variable<B>, b: &Variable<B>) {
     let (sa, sb) = (a.shape(), b.shape());

@@ -2,8 +2,8 @@
 //!
 //! All are compositions of differentiable ops, so their gradients (of any order) follow
 //! and are checked like every op's: `cross_entropy`, `nll_loss`, `mse_loss`,
-//! `binary_cross_entropy_with_logits`, `layer_norm`, `conv2d`, `max_pool2d`, `avg_pool2d`,
-//! `embedding`. `mse_loss` and `binary_cross_entropy_with_logits` work on every backend;
+//! `binary_cross_entropy_with_logits`, `hinge_loss`, `layer_norm`, `conv2d`, `max_pool2d`, `avg_pool2d`,
+//! `embedding`. `mse_loss`, `binary_cross_entropy_with_logits` and `hinge_loss` work on every backend;
 //! the others need a tensor backend.
 
 mod conv;
@@ -13,5 +13,7 @@ mod norm;
 
 pub use conv::{avg_pool2d, conv2d, max_pool2d};
 pub use embedding::embedding;
-pub use loss::{binary_cross_entropy_with_logits, cross_entropy, mse_loss, nll_loss, Reduction};
+pub use loss::{
+    binary_cross_entropy_with_logits, cross_entropy, hinge_loss, mse_loss, nll_loss, Reduction,
+};
 pub use norm::layer_norm;

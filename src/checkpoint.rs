@@ -1,0 +1,368 @@
+//! Checkpoints: a module's parameters saved as safetensors and loaded back.
+//!
+//! The file is standard safetensors (readable by PyTorch's `safetensors.torch.load_file`
+//! and every other reader), one tensor per parameter under its dotted name
+//! (`layers.0.weight`), in the model's dtype. Writing is atomic: the bytes go to a
+//! temporary file in the same directory, which is flushed to disk and then renamed over
+//! the target, so a crash never leaves a truncated checkpoint where the old one was.
+//! Loading checks every name, shape and dtype first and reports every problem at once;
+//! the model is changed only if there is none.
+//!
+//! ```
+//! use ferrograd::checkpoint;
+//! use ferrograd::nn::{Linear, Module};
+//! use ferrograd::random::Rng;
+//! use ferrograd_ndarray::NdArray;
+//!
+//! let dir = std::env::temp_dir().join(format!("ferrograd-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir).unwrap();
+//! let path = dir.join("linear.safetensors");
+//!
+//! let trained = Linear::<NdArray<f32>>::new(4, 2, true, &mut Rng::new(1));
+//! checkpoint::save(&trained, &path).unwrap();
+//!
+//! let fresh = Linear::<NdArray<f32>>::new(4, 2, true, &mut Rng::new(2));
+//! checkpoint::load(&fresh, &path).unwrap();
+//! assert_eq!(fresh.weight.to_vec(), trained.weight.to_vec());
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+use crate::backend::Backend;
+use crate::element::{DType, Element};
+use crate::nn::Module;
+use safetensors::tensor::TensorView;
+use safetensors::{Dtype, SafeTensors};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What went wrong saving or loading a checkpoint.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CheckpointError {
+    /// Reading or writing the file failed.
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The file is not valid safetensors (truncated, corrupt, not a checkpoint).
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What the parser found.
+        reason: String,
+    },
+    /// The file is valid but does not fit the model; every problem is listed.
+    Mismatch {
+        /// The file.
+        path: PathBuf,
+        /// Each problem found.
+        problems: Vec<Problem>,
+    },
+}
+
+/// One way a checkpoint does not fit a model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    /// The model has a parameter the file lacks.
+    Missing(String),
+    /// The file has a tensor the model lacks.
+    Unexpected(String),
+    /// Shapes differ.
+    Shape {
+        /// The parameter.
+        name: String,
+        /// The model's shape.
+        expected: Vec<usize>,
+        /// The file's shape.
+        found: Vec<usize>,
+    },
+    /// Dtypes differ.
+    Dtype {
+        /// The parameter.
+        name: String,
+        /// The model's dtype.
+        expected: String,
+        /// The file's dtype.
+        found: String,
+    },
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Problem::Missing(name) => write!(f, "missing tensor {name:?}"),
+            Problem::Unexpected(name) => write!(f, "unexpected tensor {name:?}"),
+            Problem::Shape {
+                name,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "{name:?} has shape {found:?}, the model expects {expected:?}"
+                )
+            }
+            Problem::Dtype {
+                name,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "{name:?} has dtype {found}, the model expects {expected}"
+                )
+            }
+        }
+    }
+}
+
+impl fmt::Display for CheckpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CheckpointError::Io { path, source } => write!(f, "{}: {source}", path.display()),
+            CheckpointError::Corrupt { path, reason } => {
+                write!(
+                    f,
+                    "{}: not a valid safetensors file: {reason}",
+                    path.display()
+                )
+            }
+            CheckpointError::Mismatch { path, problems } => {
+                write!(
+                    f,
+                    "{}: the checkpoint does not fit the model:",
+                    path.display()
+                )?;
+                for p in problems {
+                    write!(f, "\n  - {p}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+impl std::error::Error for CheckpointError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CheckpointError::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+/// A module's parameter values by name: what [`save`] writes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StateDict<T> {
+    /// `(name, shape, row-major values)`, in the module's parameter order.
+    pub entries: Vec<(String, Vec<usize>, Vec<T>)>,
+}
+
+/// The current values of a module's parameters.
+pub fn state_dict<B: Backend, M: Module<B> + ?Sized>(module: &M) -> StateDict<B::Elem> {
+    StateDict {
+        entries: module
+            .named_parameters()
+            .into_iter()
+            .map(|(name, p)| (name, p.shape(), p.to_vec()))
+            .collect(),
+    }
+}
+
+fn safetensors_dtype(dtype: DType) -> Dtype {
+    match dtype {
+        DType::F32 => Dtype::F32,
+        DType::F64 => Dtype::F64,
+    }
+}
+
+/// Saves a module's parameters to `path` as safetensors, atomically (see the
+/// [module documentation](self) for an example with [`load`]).
+///
+/// # Errors
+/// [`CheckpointError::Io`] if the file cannot be written (the previous file, if any, is
+/// left as it was).
+pub fn save<B: Backend, M: Module<B> + ?Sized>(
+    module: &M,
+    path: impl AsRef<Path>,
+) -> Result<(), CheckpointError> {
+    let path = path.as_ref();
+    let state = state_dict(module);
+    let dtype = safetensors_dtype(B::Elem::DTYPE);
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = state
+        .entries
+        .into_iter()
+        .map(|(name, shape, values)| (name, shape, B::Elem::to_le_bytes(&values)))
+        .collect();
+    let views: Vec<(String, TensorView<'_>)> = bytes
+        .iter()
+        .map(|(name, shape, data)| {
+            let view = TensorView::new(dtype, shape.clone(), data).expect("sizes agree");
+            (name.clone(), view)
+        })
+        .collect();
+    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let serialized =
+        safetensors::serialize(views, Some(metadata)).map_err(|e| CheckpointError::Corrupt {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+    write_atomically(path, &serialized)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, flushes it to disk, and renames it
+/// over `path`: readers see the old file or the new one, never a part.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let io = |source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path.file_name().ok_or_else(|| {
+        io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a file path",
+        ))
+    })?;
+    let temporary = dir.join(format!(
+        ".{}.tmp-{}-{}",
+        file_name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&temporary, path)?;
+        // Make the rename itself durable (best effort: not every platform can open a
+        // directory).
+        if let Ok(d) = std::fs::File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    result.map_err(io)
+}
+
+/// Loads parameters saved by [`save`] (or any safetensors file with the same names,
+/// shapes and dtype) into `module`.
+///
+/// # Errors
+/// [`CheckpointError::Io`] if the file cannot be read, [`CheckpointError::Corrupt`] if it
+/// is not valid safetensors, [`CheckpointError::Mismatch`] listing every missing,
+/// unexpected, wrongly shaped or wrongly typed tensor. On any error the module is left
+/// untouched.
+pub fn load<B: Backend, M: Module<B> + ?Sized>(
+    module: &M,
+    path: impl AsRef<Path>,
+) -> Result<(), CheckpointError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let corrupt = |reason: String| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let expected_dtype = safetensors_dtype(B::Elem::DTYPE);
+    let mut problems = Vec::new();
+    let mut entries = Vec::new();
+    for (name, view) in file.tensors() {
+        if view.dtype() != expected_dtype {
+            problems.push(Problem::Dtype {
+                name,
+                expected: B::Elem::DTYPE.to_string(),
+                found: format!("{:?}", view.dtype()).to_lowercase(),
+            });
+            continue;
+        }
+        let data = B::Elem::from_le_bytes(view.data())
+            .ok_or_else(|| corrupt(format!("tensor {name:?} has a partial element")))?;
+        entries.push((name, view.shape().to_vec(), data));
+    }
+    apply(module, StateDict { entries }, problems).map_err(|problems| CheckpointError::Mismatch {
+        path: path.to_path_buf(),
+        problems,
+    })
+}
+
+/// Sets a module's parameters from a state dict, after checking that names and shapes
+/// match exactly; otherwise returns every problem and leaves the module untouched.
+///
+/// # Errors
+/// The list of missing, unexpected and wrongly shaped tensors.
+pub fn load_state_dict<B: Backend, M: Module<B> + ?Sized>(
+    module: &M,
+    state: StateDict<B::Elem>,
+) -> Result<(), Vec<Problem>> {
+    apply(module, state, Vec::new())
+}
+
+/// Checks `state` against the module (adding to `problems` found earlier), then, if there
+/// are none at all, sets every parameter.
+fn apply<B: Backend, M: Module<B> + ?Sized>(
+    module: &M,
+    state: StateDict<B::Elem>,
+    mut problems: Vec<Problem>,
+) -> Result<(), Vec<Problem>> {
+    let params = module.named_parameters();
+    let mut stored: BTreeMap<String, (Vec<usize>, Vec<B::Elem>)> = state
+        .entries
+        .into_iter()
+        .map(|(name, shape, data)| (name, (shape, data)))
+        .collect();
+    let mut updates = Vec::new();
+    for (name, p) in &params {
+        let shape = p.shape();
+        match stored.remove(name) {
+            None if problems
+                .iter()
+                .any(|q| matches!(q, Problem::Dtype { name: n, .. } if n == name)) => {}
+            None => problems.push(Problem::Missing(name.clone())),
+            Some((found, _)) if found != shape => problems.push(Problem::Shape {
+                name: name.clone(),
+                expected: shape,
+                found,
+            }),
+            Some((_, data)) if data.len() != shape.iter().product::<usize>() => {
+                problems.push(Problem::Shape {
+                    name: name.clone(),
+                    expected: shape,
+                    found: vec![data.len()],
+                })
+            }
+            Some((_, data)) => match B::from_vec(data, &shape) {
+                Ok(value) => updates.push((p.clone(), value)),
+                Err(_) => problems.push(Problem::Shape {
+                    name: name.clone(),
+                    expected: shape.clone(),
+                    found: shape,
+                }),
+            },
+        }
+    }
+    problems.extend(stored.into_keys().map(Problem::Unexpected));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    for (p, value) in updates {
+        p.set_value(value);
+    }
+    Ok(())
+}

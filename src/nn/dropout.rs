@@ -1,0 +1,71 @@
+//! `Dropout`.
+
+use super::module::{Forward, Module};
+use crate::backend::Backend;
+use crate::random::Rng;
+use crate::variable::Variable;
+use std::sync::Mutex;
+
+/// Zeroes each element with probability `p` in training mode and scales the rest by
+/// `1/(1 − p)`; the identity in evaluation mode. Masks come from a seeded generator, so
+/// a run is reproducible.
+#[derive(Debug)]
+pub struct Dropout {
+    /// The probability of zeroing an element.
+    pub p: f64,
+    training: bool,
+    rng: Mutex<Rng>,
+}
+
+impl Dropout {
+    /// A dropout layer with drop probability `p`, drawing its masks from `seed`.
+    ///
+    /// # Panics
+    /// If `p` is outside `[0, 1)`.
+    #[track_caller]
+    pub fn new(p: f64, seed: u64) -> Self {
+        assert!(
+            (0.0..1.0).contains(&p),
+            "Dropout: p = {p} is outside [0, 1)"
+        );
+        Dropout {
+            p,
+            training: true,
+            rng: Mutex::new(Rng::new(seed)),
+        }
+    }
+}
+
+impl<B: Backend> Module<B> for Dropout {
+    fn named_parameters(&self) -> Vec<(String, Variable<B>)> {
+        Vec::new()
+    }
+
+    fn set_training(&mut self, training: bool) {
+        self.training = training;
+    }
+
+    fn is_training(&self) -> bool {
+        self.training
+    }
+}
+
+impl<B: Backend> Forward<B> for Dropout {
+    fn forward(&self, x: &Variable<B>) -> Variable<B> {
+        if !self.training || self.p == 0.0 {
+            return x.clone();
+        }
+        let keep = 1.0 / (1.0 - self.p);
+        let mask: Vec<B::Elem> = {
+            let mut rng = self
+                .rng
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (0..x.numel())
+                .map(|_| Variable::<B>::elem(if rng.uniform() < self.p { 0.0 } else { keep }))
+                .collect()
+        };
+        let mask = Variable::from_vec(mask, &x.shape()).expect("the input's own shape");
+        x * mask
+    }
+}

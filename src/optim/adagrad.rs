@@ -1,0 +1,101 @@
+//! Adagrad.
+
+use super::{assign, check_hyper, Optimizer};
+use crate::backend::Backend;
+use crate::grad_mode::no_grad;
+use crate::variable::Variable;
+
+/// Adagrad as PyTorch's `torch.optim.Adagrad`:
+///
+/// ```text
+/// g ← g + weight_decay·p
+/// s ← s + g²                         (s starts at initial_accumulator_value)
+/// p ← p − lr/(1 + (t − 1)·lr_decay) · g/(√s + eps)
+/// ```
+#[derive(Debug)]
+pub struct Adagrad<B: Backend> {
+    params: Vec<Variable<B>>,
+    lr: f64,
+    lr_decay: f64,
+    weight_decay: f64,
+    initial_accumulator_value: f64,
+    eps: f64,
+    state: Vec<Option<(u64, Variable<B>)>>,
+}
+
+impl<B: Backend> Adagrad<B> {
+    /// Adagrad with learning rate `lr` and eps = 1e-10.
+    ///
+    /// # Panics
+    /// If `lr` is negative.
+    #[track_caller]
+    pub fn new(params: Vec<Variable<B>>, lr: f64) -> Self {
+        check_hyper("learning rate", lr, lr >= 0.0);
+        let n = params.len();
+        Adagrad {
+            params,
+            lr,
+            lr_decay: 0.0,
+            weight_decay: 0.0,
+            initial_accumulator_value: 0.0,
+            eps: 1e-10,
+            state: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    /// With learning-rate decay per step.
+    pub fn lr_decay(mut self, lr_decay: f64) -> Self {
+        self.lr_decay = lr_decay;
+        self
+    }
+
+    /// With L2 weight decay added to the gradient.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// With the accumulator's starting value.
+    pub fn initial_accumulator_value(mut self, value: f64) -> Self {
+        self.initial_accumulator_value = value;
+        self
+    }
+
+    /// With the denominator's `eps`.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+}
+
+impl<B: Backend> Optimizer<B> for Adagrad<B> {
+    fn step(&mut self) {
+        no_grad(|| {
+            for (p, state) in self.params.iter().zip(&mut self.state) {
+                let Some(mut g) = p.grad() else { continue };
+                if self.weight_decay != 0.0 {
+                    g += p.detach() * self.weight_decay;
+                }
+                let initial = Variable::<B>::elem(self.initial_accumulator_value);
+                let (step, sum) = state.get_or_insert_with(|| (0, g.full_like(initial)));
+                *step += 1;
+                let clr = self.lr / (1.0 + (*step - 1) as f64 * self.lr_decay);
+                *sum = &*sum + g.square();
+                let std = sum.sqrt() + self.eps;
+                assign(p, p.detach() - (g / std) * clr);
+            }
+        });
+    }
+
+    fn parameters(&self) -> &[Variable<B>] {
+        &self.params
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}

@@ -1,0 +1,155 @@
+//! Adam and AdamW (with AMSGrad).
+
+use super::{assign, check_hyper, Optimizer};
+use crate::backend::Backend;
+use crate::grad_mode::no_grad;
+use crate::variable::Variable;
+
+#[derive(Debug)]
+struct Moments<B: Backend> {
+    step: u64,
+    mean: Variable<B>,
+    square: Variable<B>,
+    max_square: Option<Variable<B>>,
+}
+
+/// Adam as PyTorch's `torch.optim.Adam` (and, with decoupled weight decay, `AdamW`):
+///
+/// ```text
+/// g ← g + weight_decay·p            (Adam)    p ← p·(1 − lr·weight_decay)   (AdamW)
+/// m ← m + (1 − β₁)(g − m)           v ← β₂·v + (1 − β₂)·g²
+/// v̂ ← max(v̂, v) (AMSGrad), else v
+/// p ← p − lr/(1 − β₁ᵗ) · m / (√v̂ / √(1 − β₂ᵗ) + eps)
+/// ```
+#[derive(Debug)]
+pub struct Adam<B: Backend> {
+    params: Vec<Variable<B>>,
+    lr: f64,
+    betas: (f64, f64),
+    eps: f64,
+    weight_decay: f64,
+    amsgrad: bool,
+    decoupled: bool,
+    state: Vec<Option<Moments<B>>>,
+}
+
+/// AdamW: Adam with decoupled weight decay (PyTorch's `torch.optim.AdamW`, whose default
+/// weight decay is 0.01).
+pub struct AdamW;
+
+impl AdamW {
+    /// AdamW with learning rate `lr` and weight decay 0.01.
+    #[allow(clippy::new_ret_no_self)]
+    #[track_caller]
+    pub fn new<B: Backend>(params: Vec<Variable<B>>, lr: f64) -> Adam<B> {
+        let mut adam = Adam::new(params, lr).weight_decay(0.01);
+        adam.decoupled = true;
+        adam
+    }
+}
+
+impl<B: Backend> Adam<B> {
+    /// Adam with learning rate `lr`, β = (0.9, 0.999), eps = 1e-8.
+    ///
+    /// # Panics
+    /// If `lr` is negative.
+    #[track_caller]
+    pub fn new(params: Vec<Variable<B>>, lr: f64) -> Self {
+        check_hyper("learning rate", lr, lr >= 0.0);
+        let n = params.len();
+        Adam {
+            params,
+            lr,
+            betas: (0.9, 0.999),
+            eps: 1e-8,
+            weight_decay: 0.0,
+            amsgrad: false,
+            decoupled: false,
+            state: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    /// With the moment decay rates β₁ and β₂.
+    #[track_caller]
+    pub fn betas(mut self, beta1: f64, beta2: f64) -> Self {
+        check_hyper("beta1", beta1, (0.0..1.0).contains(&beta1));
+        check_hyper("beta2", beta2, (0.0..1.0).contains(&beta2));
+        self.betas = (beta1, beta2);
+        self
+    }
+
+    /// With the denominator's `eps`.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// With weight decay (L2 in the gradient for Adam, decoupled for AdamW).
+    #[track_caller]
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        check_hyper("weight decay", weight_decay, weight_decay >= 0.0);
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// With the AMSGrad variant (the running maximum of the second moment).
+    pub fn amsgrad(mut self, amsgrad: bool) -> Self {
+        self.amsgrad = amsgrad;
+        self
+    }
+}
+
+impl<B: Backend> Optimizer<B> for Adam<B> {
+    fn step(&mut self) {
+        let (beta1, beta2) = self.betas;
+        no_grad(|| {
+            for (p, state) in self.params.iter().zip(&mut self.state) {
+                let Some(mut g) = p.grad() else { continue };
+                let mut param = p.detach();
+                if self.weight_decay != 0.0 {
+                    if self.decoupled {
+                        param *= 1.0 - self.lr * self.weight_decay;
+                    } else {
+                        g += &param * self.weight_decay;
+                    }
+                }
+                let s = state.get_or_insert_with(|| Moments {
+                    step: 0,
+                    mean: g.zeros_like(),
+                    square: g.zeros_like(),
+                    max_square: self.amsgrad.then(|| g.zeros_like()),
+                });
+                s.step += 1;
+                // lerp, as PyTorch: m + (1 − β₁)(g − m)
+                s.mean = &s.mean + (&g - &s.mean) * (1.0 - beta1);
+                s.square = &s.square * beta2 + g.square() * (1.0 - beta2);
+                // powf, not powi: the same `pow` PyTorch's Python float arithmetic calls.
+                let t = s.step as f64;
+                let bias_correction1 = 1.0 - beta1.powf(t);
+                let bias_correction2_sqrt = (1.0 - beta2.powf(t)).sqrt();
+                let step_size = self.lr / bias_correction1;
+                let second = match &mut s.max_square {
+                    Some(max) => {
+                        *max = max.maximum(&s.square);
+                        max.clone()
+                    }
+                    None => s.square.clone(),
+                };
+                let denom = second.sqrt() / bias_correction2_sqrt + self.eps;
+                assign(p, param - (&s.mean / denom) * step_size);
+            }
+        });
+    }
+
+    fn parameters(&self) -> &[Variable<B>] {
+        &self.params
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}

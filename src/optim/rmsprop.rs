@@ -1,0 +1,131 @@
+//! RMSprop (with momentum, centred).
+
+use super::{assign, check_hyper, Optimizer};
+use crate::backend::Backend;
+use crate::grad_mode::no_grad;
+use crate::variable::Variable;
+
+#[derive(Debug)]
+struct State<B: Backend> {
+    square: Variable<B>,
+    mean: Option<Variable<B>>,
+    momentum: Option<Variable<B>>,
+}
+
+/// RMSprop as PyTorch's `torch.optim.RMSprop`:
+///
+/// ```text
+/// g ← g + weight_decay·p
+/// v ← α·v + (1 − α)·g²
+/// m ← m + (1 − α)(g − m), a ← √(v − m²) (centred), else a ← √v;  a ← a + eps
+/// b ← momentum·b + g/a, p ← p − lr·b (momentum), else p ← p − lr·g/a
+/// ```
+#[derive(Debug)]
+pub struct RmsProp<B: Backend> {
+    params: Vec<Variable<B>>,
+    lr: f64,
+    alpha: f64,
+    eps: f64,
+    weight_decay: f64,
+    momentum: f64,
+    centered: bool,
+    state: Vec<Option<State<B>>>,
+}
+
+impl<B: Backend> RmsProp<B> {
+    /// RMSprop with learning rate `lr`, α = 0.99, eps = 1e-8.
+    ///
+    /// # Panics
+    /// If `lr` is negative.
+    #[track_caller]
+    pub fn new(params: Vec<Variable<B>>, lr: f64) -> Self {
+        check_hyper("learning rate", lr, lr >= 0.0);
+        let n = params.len();
+        RmsProp {
+            params,
+            lr,
+            alpha: 0.99,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            momentum: 0.0,
+            centered: false,
+            state: (0..n).map(|_| None).collect(),
+        }
+    }
+
+    /// With the smoothing constant α.
+    pub fn alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// With the denominator's `eps`.
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// With L2 weight decay added to the gradient.
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
+    }
+
+    /// With momentum.
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// Centred: normalise by an estimate of the gradient's variance.
+    pub fn centered(mut self, centered: bool) -> Self {
+        self.centered = centered;
+        self
+    }
+}
+
+impl<B: Backend> Optimizer<B> for RmsProp<B> {
+    fn step(&mut self) {
+        no_grad(|| {
+            for (p, state) in self.params.iter().zip(&mut self.state) {
+                let Some(mut g) = p.grad() else { continue };
+                if self.weight_decay != 0.0 {
+                    g += p.detach() * self.weight_decay;
+                }
+                let s = state.get_or_insert_with(|| State {
+                    square: g.zeros_like(),
+                    mean: self.centered.then(|| g.zeros_like()),
+                    momentum: (self.momentum > 0.0).then(|| g.zeros_like()),
+                });
+                s.square = &s.square * self.alpha + g.square() * (1.0 - self.alpha);
+                let avg = match &mut s.mean {
+                    Some(mean) => {
+                        *mean = &*mean + (&g - &*mean) * (1.0 - self.alpha);
+                        (&s.square - mean.square()).sqrt()
+                    }
+                    None => s.square.sqrt(),
+                } + self.eps;
+                let update = match &mut s.momentum {
+                    Some(buffer) => {
+                        *buffer = &*buffer * self.momentum + &g / &avg;
+                        buffer.clone()
+                    }
+                    None => g / avg,
+                };
+                assign(p, p.detach() - update * self.lr);
+            }
+        });
+    }
+
+    fn parameters(&self) -> &[Variable<B>] {
+        &self.params
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}

@@ -1,0 +1,114 @@
+//! Learning-rate schedules: step decay, cosine annealing, linear warm-up.
+
+use super::Optimizer;
+use crate::backend::Backend;
+
+/// A learning rate as a function of the epoch (0 for the first).
+pub trait LrSchedule {
+    /// The learning rate in effect during `epoch`, for a base rate `base_lr`.
+    fn lr_at(&self, epoch: usize, base_lr: f64) -> f64;
+}
+
+/// Multiplies the rate by `gamma` every `step_size` epochs (PyTorch's `StepLR`).
+#[derive(Clone, Copy, Debug)]
+pub struct StepLr {
+    /// Epochs between decays.
+    pub step_size: usize,
+    /// The decay factor.
+    pub gamma: f64,
+}
+
+impl LrSchedule for StepLr {
+    fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
+        // Repeated multiplication, as PyTorch's recursive update computes it.
+        (0..epoch / self.step_size).fold(base_lr, |lr, _| lr * self.gamma)
+    }
+}
+
+/// Cosine annealing from the base rate down to `eta_min` over `t_max` epochs (PyTorch's
+/// `CosineAnnealingLR`, which rises again after `t_max`).
+#[derive(Clone, Copy, Debug)]
+pub struct CosineAnnealingLr {
+    /// The half period, in epochs.
+    pub t_max: usize,
+    /// The lowest rate.
+    pub eta_min: f64,
+}
+
+impl LrSchedule for CosineAnnealingLr {
+    fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
+        let phase = std::f64::consts::PI * epoch as f64 / self.t_max as f64;
+        self.eta_min + (base_lr - self.eta_min) * (1.0 + phase.cos()) / 2.0
+    }
+}
+
+/// Linear warm-up: the rate's factor goes from `start_factor` to `end_factor` over
+/// `total_iters` epochs, then stays (PyTorch's `LinearLR`).
+#[derive(Clone, Copy, Debug)]
+pub struct LinearLr {
+    /// The factor at epoch 0.
+    pub start_factor: f64,
+    /// The factor from `total_iters` on.
+    pub end_factor: f64,
+    /// The length of the ramp, in epochs.
+    pub total_iters: usize,
+}
+
+impl LrSchedule for LinearLr {
+    fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
+        let t = epoch.min(self.total_iters) as f64 / self.total_iters as f64;
+        base_lr * (self.start_factor + (self.end_factor - self.start_factor) * t)
+    }
+}
+
+/// Applies a schedule to an optimizer, one epoch at a time (PyTorch's pattern: call
+/// [`step`](Scheduler::step) after each epoch).
+///
+/// ```
+/// use ferrograd::optim::{Optimizer, Scheduler, Sgd, StepLr};
+/// use ferrograd::Variable;
+/// use ferrograd_scalar::Scalar;
+///
+/// let w = Variable::<Scalar<f64>>::scalar(1.0).requires_grad();
+/// let mut opt = Sgd::new(vec![w], 0.1);
+/// let mut scheduler = Scheduler::new(StepLr { step_size: 2, gamma: 0.5 }, &opt);
+/// for _ in 0..4 {
+///     // ... an epoch of training ...
+///     scheduler.step(&mut opt);
+/// }
+/// assert_eq!(opt.learning_rate(), 0.025); // 0.1 · 0.5 · 0.5
+/// ```
+#[derive(Clone, Debug)]
+pub struct Scheduler<S: LrSchedule> {
+    schedule: S,
+    base_lr: f64,
+    epoch: usize,
+}
+
+impl<S: LrSchedule> Scheduler<S> {
+    /// A scheduler starting at epoch 0 from the optimizer's current rate, which it sets to
+    /// the schedule's rate for epoch 0.
+    pub fn new<B: Backend>(schedule: S, optimizer: &impl Optimizer<B>) -> Self {
+        Scheduler {
+            schedule,
+            base_lr: optimizer.learning_rate(),
+            epoch: 0,
+        }
+    }
+
+    /// Moves to the next epoch and sets the optimizer's learning rate for it.
+    pub fn step<B: Backend>(&mut self, optimizer: &mut impl Optimizer<B>) {
+        self.epoch += 1;
+        optimizer.set_learning_rate(self.lr());
+    }
+
+    /// The rate for the current epoch.
+    pub fn lr(&self) -> f64 {
+        self.schedule.lr_at(self.epoch, self.base_lr)
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+}

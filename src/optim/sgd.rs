@@ -1,0 +1,117 @@
+//! Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay.
+
+use super::{assign, check_hyper, Optimizer};
+use crate::backend::Backend;
+use crate::grad_mode::no_grad;
+use crate::variable::Variable;
+
+/// SGD as PyTorch's `torch.optim.SGD`:
+///
+/// ```text
+/// g ← g + weight_decay·p
+/// b ← g (first step), else momentum·b + (1 − dampening)·g
+/// g ← g + momentum·b (Nesterov), else b          (only with momentum)
+/// p ← p − lr·g
+/// ```
+#[derive(Debug)]
+pub struct Sgd<B: Backend> {
+    params: Vec<Variable<B>>,
+    lr: f64,
+    momentum: f64,
+    dampening: f64,
+    nesterov: bool,
+    weight_decay: f64,
+    buffers: Vec<Option<Variable<B>>>,
+}
+
+impl<B: Backend> Sgd<B> {
+    /// Plain SGD with learning rate `lr`.
+    ///
+    /// # Panics
+    /// If `lr` is negative.
+    #[track_caller]
+    pub fn new(params: Vec<Variable<B>>, lr: f64) -> Self {
+        check_hyper("learning rate", lr, lr >= 0.0);
+        let n = params.len();
+        Sgd {
+            params,
+            lr,
+            momentum: 0.0,
+            dampening: 0.0,
+            nesterov: false,
+            weight_decay: 0.0,
+            buffers: vec![None; n],
+        }
+    }
+
+    /// With momentum.
+    #[track_caller]
+    pub fn momentum(mut self, momentum: f64) -> Self {
+        check_hyper("momentum", momentum, momentum >= 0.0);
+        self.momentum = momentum;
+        self
+    }
+
+    /// With dampening of the momentum.
+    pub fn dampening(mut self, dampening: f64) -> Self {
+        self.dampening = dampening;
+        self
+    }
+
+    /// With Nesterov momentum.
+    pub fn nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// With L2 weight decay added to the gradient.
+    #[track_caller]
+    pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        check_hyper("weight decay", weight_decay, weight_decay >= 0.0);
+        self.weight_decay = weight_decay;
+        self
+    }
+}
+
+impl<B: Backend> Optimizer<B> for Sgd<B> {
+    #[track_caller]
+    fn step(&mut self) {
+        assert!(
+            !self.nesterov || (self.momentum > 0.0 && self.dampening == 0.0),
+            "SGD: Nesterov momentum requires a momentum and zero dampening"
+        );
+        no_grad(|| {
+            for (p, buffer) in self.params.iter().zip(&mut self.buffers) {
+                let Some(mut g) = p.grad() else { continue };
+                if self.weight_decay != 0.0 {
+                    g += p.detach() * self.weight_decay;
+                }
+                if self.momentum != 0.0 {
+                    let b = match buffer.take() {
+                        None => g.clone(),
+                        Some(b) => b * self.momentum + &g * (1.0 - self.dampening),
+                    };
+                    g = if self.nesterov {
+                        g + &b * self.momentum
+                    } else {
+                        b.clone()
+                    };
+                    *buffer = Some(b);
+                }
+                assign(p, p.detach() - g * self.lr);
+            }
+        });
+    }
+
+    fn parameters(&self) -> &[Variable<B>] {
+        &self.params
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) {
+        self.lr = lr;
+    }
+}
