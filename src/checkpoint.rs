@@ -191,6 +191,19 @@ pub fn save<B: Backend, M: Module<B> + ?Sized>(
     module: &M,
     path: impl AsRef<Path>,
 ) -> Result<(), CheckpointError> {
+    save_with_metadata(module, path, &[])
+}
+
+/// [`save`], with extra string metadata stored in the file's header (an epoch number, a
+/// description); [`metadata`] reads it back.
+///
+/// # Errors
+/// As [`save`].
+pub fn save_with_metadata<B: Backend, M: Module<B> + ?Sized>(
+    module: &M,
+    path: impl AsRef<Path>,
+    extra: &[(&str, &str)],
+) -> Result<(), CheckpointError> {
     let path = path.as_ref();
     let state = state_dict(module);
     let dtype = safetensors_dtype(B::Elem::DTYPE);
@@ -206,7 +219,8 @@ pub fn save<B: Backend, M: Module<B> + ?Sized>(
             (name.clone(), view)
         })
         .collect();
-    let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    let mut metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    metadata.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let serialized =
         safetensors::serialize(views, Some(metadata)).map_err(|e| CheckpointError::Corrupt {
             path: path.to_path_buf(),
@@ -256,6 +270,24 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         let _ = std::fs::remove_file(&temporary);
     }
     result.map_err(io)
+}
+
+/// The string metadata of a checkpoint's header (what [`save_with_metadata`] stored, and
+/// `format`).
+///
+/// # Errors
+/// [`CheckpointError::Io`] or [`CheckpointError::Corrupt`].
+pub fn metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>, CheckpointError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(header.metadata().clone().unwrap_or_default())
 }
 
 /// Loads parameters saved by [`save`] (or any safetensors file with the same names,
