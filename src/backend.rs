@@ -310,6 +310,15 @@ pub trait TensorOps: Ops {
     /// `[..., m, k] · [..., k, n] → [..., m, n]`. Both operands have rank at least 2.
     fn matmul(a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
 
+    /// Whether the last two dimensions of `x` are stored column-major (as a transposed
+    /// view is). A layout hint, never a change of values: matmul's derivative then
+    /// computes a gradient as the transpose of a product, so that it comes out in `x`'s own
+    /// layout (what PyTorch does), and a weight used as `Wᵀ` gets a row-major gradient.
+    fn is_column_major(x: &Self::Tensor) -> bool {
+        let _ = x;
+        false
+    }
+
     /// The slices `index[i]` of `x` along `axis`, in order (indices in range).
     fn index_select(x: &Self::Tensor, axis: usize, index: &[usize]) -> Self::Tensor;
 
@@ -342,6 +351,11 @@ pub trait TensorOps: Ops {
     /// Sums windows back into images, `[n, c·kh·kw, L] → [n, c, h, w]` (PyTorch's
     /// `F.fold`, the adjoint of [`unfold2d`](TensorOps::unfold2d)).
     fn fold2d(cols: &Self::Tensor, window: &Window2d) -> Self::Tensor;
+
+    /// For each window of each `[h, w]` plane of `x` (`[n, c, h, w]`, no padding), the
+    /// position `y·w + x` of its maximum within the plane (the first, if tied; NaN counts
+    /// as the maximum), row-major over `[n, c, out_h, out_w]`. Max pooling gathers these.
+    fn max_pool2d_indices(x: &Self::Tensor, window: &Window2d) -> Vec<usize>;
 }
 
 /// Integer indices with a shape: class targets, gather indices, embedding lookups.

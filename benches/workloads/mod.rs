@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod w1;
 pub mod w5;
 
 /// Element `k` of stream `s`: a uniform number in `[0, 1)` with 24 random bits, exact in

@@ -50,9 +50,23 @@ impl<B: TensorOps> Variable<B> {
             "matmul",
             value,
             // ∂/∂A of sum(G ⊙ AB) = G·Bᵀ, ∂/∂B = Aᵀ·G; the engine sums broadcast batch
-            // dimensions away.
-            |_, b, _, g| g.matmul_nd(&b.transpose(-1, -2)),
-            |a, _, _, g| a.transpose(-1, -2).matmul_nd(g),
+            // dimensions away. For an operand stored column-major (a transposed weight)
+            // the same product is computed transposed, (B·Gᵀ)ᵀ or (Gᵀ·A)ᵀ, so that its
+            // gradient comes out in its own layout and needs no copy downstream.
+            |a, b, _, g| {
+                if B::is_column_major(&a.value()) {
+                    b.matmul_nd(&g.transpose(-1, -2)).transpose(-1, -2)
+                } else {
+                    g.matmul_nd(&b.transpose(-1, -2))
+                }
+            },
+            |a, b, _, g| {
+                if B::is_column_major(&b.value()) {
+                    g.transpose(-1, -2).matmul_nd(a).transpose(-1, -2)
+                } else {
+                    a.transpose(-1, -2).matmul_nd(g)
+                }
+            },
         )
     }
 }

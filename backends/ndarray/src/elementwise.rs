@@ -1,7 +1,7 @@
 //! Elementwise kernels: unary maps and broadcasting binary maps.
 
 use crate::parallel;
-use crate::{standard, Elem, Tensor};
+use crate::{pool, standard, Elem, Tensor};
 use ferrograd::backend::{BinaryOp, UnaryOp};
 use ndarray::{ArrayD, IxDyn, Zip};
 
@@ -41,11 +41,16 @@ fn zip_with<T: Elem, F>(a: &Tensor<T>, b: &Tensor<T>, f: F) -> Tensor<T>
 where
     F: Fn(T, T) -> T + Send + Sync + Copy,
 {
-    // Same shapes, both laid out row-major: one flat loop.
+    // Same shapes: one flat vectorised loop over row-major data (operands in another
+    // layout, such as a transposed gradient, are copied to row-major first: one pass, then
+    // a fast loop, beats a strided loop over both).
     if a.shape() == b.shape() {
-        if let (Some(xs), Some(ys)) = (a.as_slice(), b.as_slice()) {
-            return from_vec(a.shape(), parallel::zip_map(xs, ys, f));
-        }
+        let (a, b) = (standard(a), standard(b));
+        let (xs, ys) = (
+            a.as_slice().expect("row-major"),
+            b.as_slice().expect("row-major"),
+        );
+        return from_vec(a.shape(), parallel::zip_map(xs, ys, f));
     }
     // A single-element operand: a map with a constant.
     if b.len() == 1 && b.ndim() <= a.ndim() {
@@ -60,11 +65,93 @@ where
         let out = parallel::map(b.as_slice().expect("standard layout"), move |y| f(x, y));
         return from_vec(&broadcast_shape(a.shape(), b.shape()), out);
     }
+    // One operand repeated along leading dimensions (a bias added to every row): the
+    // smaller one's data is a row of the larger's, so loop row by row.
+    if let Some(out) = rows_with(a, b, f) {
+        return out;
+    }
+    if let Some(out) = rows_with(b, a, move |y, x| f(x, y)) {
+        return out;
+    }
+    // One operand constant over runs of the other's innermost elements (a per-channel
+    // bias over images, a per-row statistic).
+    if let Some(out) = runs_with(a, b, f) {
+        return out;
+    }
+    if let Some(out) = runs_with(b, a, move |y, x| f(x, y)) {
+        return out;
+    }
     // General broadcasting.
     let shape = broadcast_shape(a.shape(), b.shape());
     let av = a.broadcast(IxDyn(&shape)).expect("shapes broadcast");
     let bv = b.broadcast(IxDyn(&shape)).expect("shapes broadcast");
-    Zip::from(&av).and(&bv).map_collect(|&x, &y| f(x, y)).into()
+    let n = shape.iter().product();
+    let mut data = pool::take(n);
+    data.resize(n, T::zero());
+    let mut out = ArrayD::from_shape_vec(IxDyn(&shape), data).expect("sizes agree");
+    Zip::from(&mut out)
+        .and(&av)
+        .and(&bv)
+        .for_each(|o, &x, &y| *o = f(x, y));
+    out.into()
+}
+
+/// `f(big, small)` when `small` (broadcast to `big`'s shape) is constant over runs of at
+/// least 8 consecutive elements of a row-major `big`: `small`'s last dimensions of size
+/// above 1 end before `big`'s innermost ones. Each run then meets one value of `small`.
+fn runs_with<T: Elem, F>(big: &Tensor<T>, small: &Tensor<T>, f: F) -> Option<Tensor<T>>
+where
+    F: Fn(T, T) -> T + Send + Sync + Copy,
+{
+    let bs = big.shape();
+    if small.ndim() > bs.len() || small.len() >= big.len() {
+        return None;
+    }
+    let mut ss = vec![1; bs.len() - small.ndim()];
+    ss.extend_from_slice(small.shape());
+    let last = ss.iter().rposition(|&d| d != 1)?;
+    let inner: usize = bs[last + 1..].iter().product();
+    if inner < 8 {
+        return None;
+    }
+    let xs = big.as_slice()?;
+    // `small`'s value for each run: it broadcast to big's outer dimensions.
+    let outer_shape = &bs[..=last];
+    let small_view = small
+        .view()
+        .into_shape_with_order(IxDyn(&ss[..=last]))
+        .ok()?
+        .broadcast(IxDyn(outer_shape))?
+        .iter()
+        .copied()
+        .collect::<Vec<T>>();
+    let data = parallel::zip_runs(xs, &small_view, inner, f);
+    Some(from_vec(bs, data))
+}
+
+/// `f(big, small)` when `small`'s shape is the trailing part of `big`'s (after dropping
+/// leading ones) and both are row-major: `small` repeats for every row of `big`.
+fn rows_with<T: Elem, F>(big: &Tensor<T>, small: &Tensor<T>, f: F) -> Option<Tensor<T>>
+where
+    F: Fn(T, T) -> T + Send + Sync + Copy,
+{
+    let trimmed: &[usize] = {
+        let s = small.shape();
+        let lead = s.iter().take_while(|&&d| d == 1).count();
+        &s[lead..]
+    };
+    let bs = big.shape();
+    if trimmed.is_empty()
+        || trimmed.len() > bs.len()
+        || bs[bs.len() - trimmed.len()..] != *trimmed
+        || small.ndim() > big.ndim()
+    {
+        return None;
+    }
+    let (xs, ys) = (big.as_slice()?, small.as_slice()?);
+    let width = ys.len();
+    let data = parallel::zip_rows(xs, ys, width, f);
+    Some(from_vec(bs, data))
 }
 
 fn broadcast_shape(a: &[usize], b: &[usize]) -> Vec<usize> {

@@ -139,6 +139,16 @@ impl<T: Elem> TensorOps for NdArray<T> {
         matmul::matmul(a, b)
     }
 
+    fn is_column_major(x: &Tensor<T>) -> bool {
+        let (shape, strides) = (x.shape(), x.strides());
+        let n = shape.len();
+        n >= 2
+            && shape[n - 2] > 1
+            && shape[n - 1] > 1
+            && strides[n - 2] == 1
+            && strides[n - 1] as usize >= shape[n - 2]
+    }
+
     fn index_select(x: &Tensor<T>, axis: usize, index: &[usize]) -> Tensor<T> {
         index::index_select(x, axis, index)
     }
@@ -161,5 +171,9 @@ impl<T: Elem> TensorOps for NdArray<T> {
 
     fn fold2d(cols: &Tensor<T>, window: &Window2d) -> Tensor<T> {
         window::fold2d(cols, window)
+    }
+
+    fn max_pool2d_indices(x: &Tensor<T>, window: &Window2d) -> Vec<usize> {
+        window::max_pool2d_indices(x, window)
     }
 }

@@ -92,33 +92,36 @@ fn matrices<'a, T: Elem>(view: ArrayViewD<'a, T>, out: &mut Vec<ArrayView2<'a, T
 
 /// Rows and columns per block, from the sizes alone.
 ///
-/// Every block is a separate matrixmultiply call, which packs its own slices of A and B,
-/// so blocks should be few and large: a block per ~2³⁰ flops (at least two once the product
-/// is worth parallelising), cut along the longer side of the output. Measured on W2
-/// (n = 1024, 2 threads): two blocks of 1024×512 reach 0.94 of matrixmultiply's own
-/// threading; sixteen blocks of 64 rows only 0.67, from packing B sixteen times.
+/// Each block is a separate matrixmultiply call, which packs its own copy of its slices of
+/// A and B; blocks of whole rows keep the kernel's wide panels of B and only repeat B's
+/// packing. Measured on this project's 2-core machine (GFLOP/s, 2 threads):
+///
+/// | m×k×n | 2 column blocks | 2 row blocks | 64-row blocks |
+/// | --- | --- | --- | --- |
+/// | 128×784×256 (W1 layer 1) | 129 | 155 | 155 |
+/// | 784×128×256 (its weight gradient) | 125 | 137 | 151 |
+/// | 512×1024×1024 (W1L) | 124 | 170 | 127 |
+///
+/// So: rows of 64 while B is small enough to repack cheaply (under a million elements),
+/// else two halves of the rows; column halves only when there are too few rows to split.
 fn block_shape(count: usize, m: usize, n: usize, k: usize) -> (usize, usize) {
     let flops = 2 * count * m * n * k;
     if flops < parallel::MATMUL_MIN_FLOPS || count >= 2 {
         // Small, or several matrices: each matrix is a block.
         return (m, n);
     }
-    let blocks = flops
-        .div_ceil(parallel::MATMUL_BLOCK_FLOPS)
-        .clamp(2, parallel::MATMUL_MAX_BLOCKS);
-    // Split the output into a grid of about `blocks` tiles, as square as the shape allows.
-    let (mut row_parts, mut col_parts) = (1usize, 1usize);
-    while row_parts * col_parts < blocks {
-        if m.div_ceil(row_parts) > n.div_ceil(col_parts) {
-            row_parts += 1;
+    if m >= 128 {
+        let rows = if k * n < parallel::MATMUL_LARGE_B {
+            64
         } else {
-            col_parts += 1;
-        }
+            round_up(m.div_ceil(2), 8)
+        };
+        return (rows.min(m), n);
     }
-    (
-        round_up(m.div_ceil(row_parts), 8).min(m),
-        round_up(n.div_ceil(col_parts), 16).min(n),
-    )
+    if n >= 256 {
+        return (m, round_up(n.div_ceil(2), 16));
+    }
+    (m, n)
 }
 
 fn round_up(x: usize, multiple: usize) -> usize {

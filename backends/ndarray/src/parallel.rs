@@ -23,12 +23,9 @@ pub const REDUCTION_CHUNK: usize = 1 << 14;
 /// Matrix products go parallel from this many floating-point operations (2·m·n·k).
 pub const MATMUL_MIN_FLOPS: usize = 1 << 21;
 
-/// A large matrix product is cut into about one block per this many flops (see
-/// `matmul::block_shape`).
-pub const MATMUL_BLOCK_FLOPS: usize = 1 << 30;
-
-/// The most blocks one matrix product is cut into.
-pub const MATMUL_MAX_BLOCKS: usize = 64;
+/// Above this many elements of B, a matrix product is cut into two halves of rows instead
+/// of blocks of 64 rows, each of which repacks all of B (see `matmul::block_shape`).
+pub const MATMUL_LARGE_B: usize = 1 << 20;
 
 /// Window (im2col) and indexing kernels go parallel from this many elements.
 pub const COPY_MIN: usize = 1 << 16;
@@ -79,6 +76,66 @@ where
             .for_each(|(d, (x, y))| simd::zip(x, y, d, &f));
     }
     // SAFETY: `simd::zip` wrote every one of the `n` elements.
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// `f(x, row[j])` over `xs` taken as rows of `width`, the same `row` for every one (a
+/// bias added to each row).
+pub fn zip_rows<T, F>(xs: &[T], row: &[T], width: usize, f: F) -> Vec<T>
+where
+    T: Copy + Send + Sync + Pooled,
+    F: Fn(T, T) -> T + Send + Sync,
+{
+    debug_assert_eq!(xs.len() % width, 0);
+    let n = xs.len();
+    let mut out = pool::take(n);
+    let dst = &mut out.spare_capacity_mut()[..n];
+    let rows = |d: &mut [std::mem::MaybeUninit<T>], s: &[T]| {
+        for (d, s) in d.chunks_exact_mut(width).zip(s.chunks_exact(width)) {
+            simd::zip(s, row, d, &f);
+        }
+    };
+    if n < ELEMENTWISE_MIN {
+        rows(dst, xs);
+    } else {
+        let task = width * (ELEMENTWISE_TASK / width).max(1);
+        dst.par_chunks_mut(task)
+            .zip(xs.par_chunks(task))
+            .for_each(|(d, s)| rows(d, s));
+    }
+    // SAFETY: every row of `dst` was written by `simd::zip`.
+    unsafe { out.set_len(n) };
+    out
+}
+
+/// `f(x, values[r])` over `xs` taken as runs of `run` elements, run `r` meeting
+/// `values[r]` (a per-channel bias over images).
+pub fn zip_runs<T, F>(xs: &[T], values: &[T], run: usize, f: F) -> Vec<T>
+where
+    T: Copy + Send + Sync + Pooled,
+    F: Fn(T, T) -> T + Send + Sync,
+{
+    debug_assert_eq!(xs.len(), values.len() * run);
+    let n = xs.len();
+    let mut out = pool::take(n);
+    let dst = &mut out.spare_capacity_mut()[..n];
+    let runs = |d: &mut [std::mem::MaybeUninit<T>], s: &[T], first: usize| {
+        for (r, (d, s)) in d.chunks_exact_mut(run).zip(s.chunks_exact(run)).enumerate() {
+            let v = values[first + r];
+            simd::map(s, d, |x| f(x, v));
+        }
+    };
+    if n < ELEMENTWISE_MIN {
+        runs(dst, xs, 0);
+    } else {
+        let per_task = (ELEMENTWISE_TASK / run).max(1);
+        dst.par_chunks_mut(per_task * run)
+            .zip(xs.par_chunks(per_task * run))
+            .enumerate()
+            .for_each(|(t, (d, s))| runs(d, s, t * per_task));
+    }
+    // SAFETY: every run of `dst` was written by `simd::map`.
     unsafe { out.set_len(n) };
     out
 }

@@ -5,7 +5,7 @@
 //! memory layout or thread count.
 
 use crate::elementwise::from_vec;
-use crate::parallel;
+use crate::{parallel, pool};
 use crate::{standard, Elem, Tensor};
 use ferrograd::backend::ReduceOp;
 use rayon::prelude::*;
@@ -13,6 +13,18 @@ use rayon::prelude::*;
 /// Reduces along `axes` (sorted, distinct).
 pub fn reduce<T: Elem>(op: ReduceOp, x: &Tensor<T>, axes: &[usize], keepdim: bool) -> Tensor<T> {
     let shape = x.shape().to_vec();
+    if let ([axis], Some(src)) = (axes, x.as_slice()) {
+        if *axis + 1 < shape.len() && shape[*axis] > 0 {
+            // One inner axis of a row-major tensor: reduce in place, no transposing copy.
+            let mut out_shape = shape.clone();
+            if keepdim {
+                out_shape[*axis] = 1;
+            } else {
+                out_shape.remove(*axis);
+            }
+            return from_vec(&out_shape, reduce_middle(op, src, &shape, *axis).0);
+        }
+    }
     let out_shape: Vec<usize> = shape
         .iter()
         .enumerate()
@@ -89,6 +101,11 @@ fn sum_leading_rows<T: Elem>(src: &[T], width: usize) -> Vec<T> {
 /// For every position of the other axes, the index along `axis` of the extreme element.
 /// NaN counts as the extreme (as PyTorch propagates it); ties go to the first.
 pub fn arg_reduce<T: Elem>(op: ReduceOp, x: &Tensor<T>, axis: usize) -> Vec<usize> {
+    if let Some(src) = x.as_slice() {
+        if axis + 1 < x.ndim() {
+            return reduce_middle(op, src, x.shape(), axis).1;
+        }
+    }
     let row_len = x.shape()[axis];
     let rows = rows_last(x, &[axis]);
     let src = rows.as_slice().expect("standard layout");
@@ -108,6 +125,66 @@ pub fn arg_reduce<T: Elem>(op: ReduceOp, x: &Tensor<T>, axis: usize) -> Vec<usiz
             best
         })
         .collect()
+}
+
+/// Reduces a row-major tensor along an axis that is not the last, as `[outer, len, inner]`:
+/// for each `o`, the `len` rows of `inner` elements are combined row by row (vectorised
+/// along `inner`), in order of the axis. Returns the values and, for max/min, the index
+/// of the first extreme (NaN counts as the extreme, as elsewhere).
+fn reduce_middle<T: Elem>(
+    op: ReduceOp,
+    src: &[T],
+    shape: &[usize],
+    axis: usize,
+) -> (Vec<T>, Vec<usize>) {
+    let outer: usize = shape[..axis].iter().product();
+    let len = shape[axis];
+    let inner: usize = shape[axis + 1..].iter().product();
+    let mut values = pool::take(outer * inner);
+    let track = op != ReduceOp::Sum;
+    let mut index = Vec::with_capacity(if track { outer * inner } else { 0 });
+    let mut best = vec![T::zero(); inner];
+    let mut best_index = vec![0u32; if track { inner } else { 0 }];
+    for o in 0..outer {
+        let block = &src[o * len * inner..(o + 1) * len * inner];
+        let row = |j: usize| &block[j * inner..(j + 1) * inner];
+        best.copy_from_slice(row(0));
+        // Loops without branches or short-circuits, one per op, so that they vectorise.
+        for j in 1..len {
+            match op {
+                ReduceOp::Sum => best.iter_mut().zip(row(j)).for_each(|(b, &v)| *b = *b + v),
+                ReduceOp::Max => best.iter_mut().zip(row(j)).for_each(|(b, &v)| {
+                    *b = if (v > *b) | (v.is_nan() & !b.is_nan()) {
+                        v
+                    } else {
+                        *b
+                    }
+                }),
+                ReduceOp::Min => best.iter_mut().zip(row(j)).for_each(|(b, &v)| {
+                    *b = if (v < *b) | (v.is_nan() & !b.is_nan()) {
+                        v
+                    } else {
+                        *b
+                    }
+                }),
+            }
+        }
+        if track {
+            // The first position holding the extreme: scan from the last row back.
+            for j in (0..len).rev() {
+                for ((bi, &b), &v) in best_index.iter_mut().zip(&best).zip(row(j)) {
+                    *bi = if (v == b) | (v.is_nan() & b.is_nan()) {
+                        j as u32
+                    } else {
+                        *bi
+                    };
+                }
+            }
+            index.extend(best_index.iter().map(|&j| j as usize));
+        }
+        values.extend_from_slice(&best);
+    }
+    (values, index)
 }
 
 /// `x` with `axes` moved last, row-major, so each reduction is over a contiguous row.

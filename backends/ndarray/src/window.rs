@@ -30,17 +30,24 @@ pub fn unfold2d<T: Elem>(x: &Tensor<T>, w: &Window2d) -> Tensor<T> {
                 for kj in 0..kw {
                     let row = (ci * kh + ki) * kw + kj;
                     let dst_row = &mut dst[row * oh * ow..(row + 1) * oh * ow];
+                    let (lo, hi) = valid_range(ow, w.stride.1, kj, w.padding.1, wd);
                     for oy in 0..oh {
                         let y = (oy * w.stride.0 + ki) as isize - w.padding.0 as isize;
-                        if y < 0 || y >= h as isize {
+                        if y < 0 || y >= h as isize || lo >= hi {
                             continue;
                         }
                         let src_row =
                             &plane[(ci * h + y as usize) * wd..(ci * h + y as usize + 1) * wd];
-                        for ox in 0..ow {
-                            let xx = (ox * w.stride.1 + kj) as isize - w.padding.1 as isize;
-                            if xx >= 0 && xx < wd as isize {
-                                dst_row[oy * ow + ox] = src_row[xx as usize];
+                        let out = &mut dst_row[oy * ow + lo..oy * ow + hi];
+                        let first = lo * w.stride.1 + kj - w.padding.1;
+                        if w.stride.1 == 1 {
+                            out.copy_from_slice(&src_row[first..first + (hi - lo)]);
+                        } else {
+                            for (o, &v) in out
+                                .iter_mut()
+                                .zip(src_row[first..].iter().step_by(w.stride.1))
+                            {
+                                *o = v;
                             }
                         }
                     }
@@ -79,18 +86,18 @@ pub fn fold2d<T: Elem>(cols: &Tensor<T>, w: &Window2d) -> Tensor<T> {
                 for kj in 0..kw {
                     let row = (ci * kh + ki) * kw + kj;
                     let src_row = &block[row * oh * ow..(row + 1) * oh * ow];
+                    let (lo, hi) = valid_range(ow, w.stride.1, kj, w.padding.1, wd);
                     for oy in 0..oh {
                         let y = (oy * w.stride.0 + ki) as isize - w.padding.0 as isize;
-                        if y < 0 || y >= h as isize {
+                        if y < 0 || y >= h as isize || lo >= hi {
                             continue;
                         }
                         let dst_row =
                             &mut dst[(ci * h + y as usize) * wd..(ci * h + y as usize + 1) * wd];
-                        for ox in 0..ow {
-                            let xx = (ox * w.stride.1 + kj) as isize - w.padding.1 as isize;
-                            if xx >= 0 && xx < wd as isize {
-                                dst_row[xx as usize] = dst_row[xx as usize] + src_row[oy * ow + ox];
-                            }
+                        let values = &src_row[oy * ow + lo..oy * ow + hi];
+                        let first = lo * w.stride.1 + kj - w.padding.1;
+                        for (d, &v) in dst_row[first..].iter_mut().step_by(w.stride.1).zip(values) {
+                            *d = *d + v;
                         }
                     }
                 }
@@ -107,4 +114,64 @@ pub fn fold2d<T: Elem>(cols: &Tensor<T>, w: &Window2d) -> Tensor<T> {
     ArrayD::from_shape_vec(IxDyn(&[n, c, h, wd]), out)
         .expect("sizes agree")
         .into()
+}
+
+/// The window positions `ox` in `0..out` whose column `ox·stride + k − pad` falls inside
+/// `0..size`, as a range `lo..hi`.
+fn valid_range(out: usize, stride: usize, k: usize, pad: usize, size: usize) -> (usize, usize) {
+    // Need 0 ≤ ox·stride + k − pad < size.
+    let lo = pad.saturating_sub(k).div_ceil(stride);
+    let limit = size + pad;
+    let hi = if limit > k {
+        (limit - k).div_ceil(stride).min(out)
+    } else {
+        0
+    };
+    (lo.min(hi), hi)
+}
+
+/// For each window of each plane, the position of its (first) maximum within the plane.
+pub fn max_pool2d_indices<T: Elem>(x: &Tensor<T>, w: &Window2d) -> Vec<usize> {
+    let x = standard(x);
+    let s = x.shape();
+    let (planes, h, wd) = (s[0] * s[1], s[2], s[3]);
+    let (kh, kw) = w.kernel;
+    let (oh, ow) = w.output();
+    let src = x.as_slice().expect("standard layout");
+    let mut out = vec![0usize; planes * oh * ow];
+    let plane = |(p, dst): (usize, &mut [usize])| {
+        let values = &src[p * h * wd..(p + 1) * h * wd];
+        let mut best = vec![T::zero(); ow];
+        for oy in 0..oh {
+            let at = &mut dst[oy * ow..(oy + 1) * ow];
+            // One output row at a time, all its windows together, scanning each in row-major
+            // order (so the first maximum wins; NaN wins over numbers). This beat a
+            // window-by-window scan by a third, and two branch-free passes (maxima, then
+            // positions) by a tenth.
+            for ky in 0..kh {
+                let row = &values[(oy * w.stride.0 + ky) * wd..(oy * w.stride.0 + ky + 1) * wd];
+                for kx in 0..kw {
+                    for (ox, (b, a)) in best.iter_mut().zip(at.iter_mut()).enumerate() {
+                        let col = ox * w.stride.1 + kx;
+                        let v = row[col];
+                        let better = (ky == 0 && kx == 0) | (v > *b) | (v.is_nan() & !b.is_nan());
+                        *b = if better { v } else { *b };
+                        *a = if better {
+                            (oy * w.stride.0 + ky) * wd + col
+                        } else {
+                            *a
+                        };
+                    }
+                }
+            }
+        }
+    };
+    if planes * h * wd >= parallel::COPY_MIN && planes > 1 {
+        out.par_chunks_mut((oh * ow).max(1))
+            .enumerate()
+            .for_each(plane);
+    } else {
+        out.chunks_mut((oh * ow).max(1)).enumerate().for_each(plane);
+    }
+    out
 }

@@ -1,7 +1,7 @@
 //! `conv2d`, `max_pool2d`, `avg_pool2d`: built on `unfold2d` (im2col) and matmul or a
 //! reduction over each window.
 
-use crate::backend::TensorOps;
+use crate::backend::{Indices, TensorOps, Window2d};
 use crate::variable::Variable;
 
 /// 2-D cross-correlation, as PyTorch's `F.conv2d`: `x` `[n, c, h, w]`, `weight`
@@ -48,7 +48,32 @@ pub fn conv2d<B: TensorOps>(
 /// If `x` is not 4-D or the kernel does not fit.
 #[track_caller]
 pub fn max_pool2d<B: TensorOps>(x: &Variable<B>, kernel_size: usize, stride: usize) -> Variable<B> {
-    pool(x, kernel_size, stride, |windows| windows.max_dim(2, false))
+    let shape = x.shape();
+    if shape.len() != 4 {
+        panic!("max_pool2d: the input must be [n, c, h, w], got shape {shape:?}");
+    }
+    let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3]);
+    if kernel_size == 0 || stride == 0 || kernel_size > h || kernel_size > w {
+        panic!("max_pool2d: kernel {kernel_size} with stride {stride} does not fit an input of {h}×{w}");
+    }
+    let window = Window2d {
+        kernel: (kernel_size, kernel_size),
+        stride: (stride, stride),
+        padding: (0, 0),
+        input: (h, w),
+    };
+    let (oh, ow) = window.output();
+    // Each output is the input element at its window's maximum: a gather from the
+    // flattened planes, whose derivative scatters the gradient back to those elements.
+    let index = Indices::new(
+        B::max_pool2d_indices(&x.value(), &window),
+        &[n * c, oh * ow],
+    )
+    .expect("one index per output");
+    x.reshape(&[n * c, h * w])
+        .gather(1, &index)
+        .expect("the kernel returns positions inside each plane")
+        .reshape(&[n, c, oh, ow])
 }
 
 /// 2-D average pooling over `[n, c, h, w]` (PyTorch's `F.avg_pool2d`, no padding, floor

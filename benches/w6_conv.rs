@@ -1,0 +1,33 @@
+//! W6: a small conv net, forward and backward (no update), f32 on the tensor backend.
+//!
+//! `cargo bench --bench w6_conv`.
+
+#[path = "workloads/mod.rs"]
+mod workloads;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::hint::black_box;
+use workloads::w1;
+
+fn w6(c: &mut Criterion) {
+    let problem = w1::conv();
+    let loss = problem.step();
+    let grad: f64 = problem
+        .kernel
+        .grad()
+        .unwrap()
+        .to_vec()
+        .iter()
+        .map(|&v| v as f64)
+        .sum();
+    eprintln!(
+        "W6 check: loss {:.8} (reference {}), sum dK {grad:.6} (reference {})",
+        loss.item(),
+        w1::W6_CHECK.0,
+        w1::W6_CHECK.1
+    );
+    c.bench_function("w6/step", |b| b.iter(|| black_box(problem.step())));
+}
+
+criterion_group!(benches, w6);
+criterion_main!(benches);
