@@ -5,12 +5,17 @@
 //! then prints the test accuracy, draws the loss and accuracy curves, and saves a
 //! checkpoint. `--resume` continues training from that checkpoint.
 //!
-//!     cargo run --release --example digits [-- --epochs 60] [--resume] [--out DIR]
+//! `--shards N` computes each batch's gradient data-parallel: the batch is cut into N
+//! shards whose forward and backward passes run as separate rayon tasks, and the
+//! gradients are summed in shard order (the same result whatever the number of threads).
+//!
+//!     cargo run --release --example digits [-- --epochs 60] [--resume] [--shards 2] [--out DIR]
 
 #[path = "common/mod.rs"]
 mod common;
 
 use ferrograd::checkpoint;
+use ferrograd::data_parallel::{backward_shards, shard_ranges};
 use ferrograd::nn::functional::{cross_entropy, Reduction};
 use ferrograd::nn::{Dropout, Forward, Linear, Module, Relu, Sequential};
 use ferrograd::optim::{AdamW, CosineAnnealingLr, Optimizer, Scheduler};
@@ -109,6 +114,8 @@ fn main() {
     let out = common::out_dir();
     let epochs: usize =
         common::flag("--epochs").map_or(60, |e| e.parse().expect("--epochs takes a number"));
+    let shards: usize =
+        common::flag("--shards").map_or(1, |s| s.parse().expect("--shards takes a number"));
     let checkpoint_path = out.join("digits.safetensors");
 
     let (images, labels) = load_digits();
@@ -143,6 +150,9 @@ fn main() {
         "{} parameters; AdamW with cosine annealing, batches of {BATCH}, {epochs} epochs",
         net.num_parameters()
     );
+    if shards > 1 {
+        println!("data-parallel: {shards} shards per batch");
+    }
 
     let mut opt = AdamW::new(net.parameters(), 2e-3).weight_decay(1e-2);
     let mut schedule = Scheduler::new(
@@ -165,11 +175,23 @@ fn main() {
         rng.shuffle(&mut order);
         let mut total = 0.0;
         for rows in order.chunks(BATCH) {
-            let (x, y) = batch(&images, &labels, rows);
             opt.zero_grad();
-            let loss = cross_entropy(&net.forward(&x), &y, 0.0, Reduction::Mean)
-                .expect("labels are 0..10");
-            loss.backward();
+            let loss = if shards > 1 {
+                // Each shard's summed loss over the batch size: the shards add up to the mean.
+                let ranges = shard_ranges(rows.len(), shards);
+                backward_shards(&net, ranges.len(), |i| {
+                    let (x, y) = batch(&images, &labels, &rows[ranges[i].clone()]);
+                    cross_entropy(&net.forward(&x), &y, 0.0, Reduction::Sum)
+                        .expect("labels are 0..10")
+                        / rows.len() as f64
+                })
+            } else {
+                let (x, y) = batch(&images, &labels, rows);
+                let loss = cross_entropy(&net.forward(&x), &y, 0.0, Reduction::Mean)
+                    .expect("labels are 0..10");
+                loss.backward();
+                loss
+            };
             opt.step();
             total += loss.item() as f64 * rows.len() as f64;
             bar.inc(1);

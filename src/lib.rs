@@ -51,6 +51,7 @@ pub mod autograd;
 pub mod backend;
 mod backward;
 pub mod checkpoint;
+pub mod data_parallel;
 mod element;
 pub mod error;
 mod grad_mode;

@@ -77,3 +77,69 @@ impl Rng {
         }
     }
 }
+
+/// Random streams for code running inside data-parallel shards.
+///
+/// Stochastic layers (dropout) normally draw from their own generator, in call order. Inside
+/// [`backward_shards`](crate::data_parallel::backward_shards) the shards run in parallel, so
+/// call order depends on thread scheduling. There, a layer takes one value from its own
+/// generator per data-parallel step (whichever shard asks first gets the same value) and
+/// derives each mask from it, the shard and the call count within the shard: results then
+/// do not depend on the number of threads.
+pub mod shard_stream {
+    use std::cell::Cell;
+
+    /// Where a draw happens: the data-parallel step (an identity, unique per call of
+    /// `backward_shards`), the shard, and the number of earlier draws in this shard.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Position {
+        /// The data-parallel step.
+        pub step: u64,
+        /// The shard.
+        pub shard: u64,
+        /// Draws already made in this shard during this step.
+        pub call: u64,
+    }
+
+    thread_local! {
+        static CURRENT: Cell<Option<Position>> = const { Cell::new(None) };
+    }
+
+    /// Runs `f` as shard `shard` of data-parallel step `step` on this thread (restoring the
+    /// previous state afterwards, also on panic).
+    pub(crate) fn within<R>(step: u64, shard: u64, f: impl FnOnce() -> R) -> R {
+        struct Restore(Option<Position>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                CURRENT.with(|s| s.set(self.0));
+            }
+        }
+        let start = Position {
+            step,
+            shard,
+            call: 0,
+        };
+        let _restore = Restore(CURRENT.with(|s| s.replace(Some(start))));
+        f()
+    }
+
+    /// Inside a shard, the position of the next draw (and counts it); outside, `None`.
+    pub fn next() -> Option<Position> {
+        CURRENT.with(|s| {
+            let p = s.get()?;
+            s.set(Some(Position {
+                call: p.call + 1,
+                ..p
+            }));
+            Some(p)
+        })
+    }
+
+    /// A seed for a draw at `position` from a layer's per-step `base` value.
+    pub fn seed(base: u64, position: Position) -> u64 {
+        let mut rng = super::Rng::new(base ^ position.shard.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut mixed = rng.next_u64() ^ position.call.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        mixed = super::Rng::new(mixed).next_u64();
+        mixed
+    }
+}

@@ -1,0 +1,55 @@
+//! A training loop keeps its memory flat: each step's graph is freed with its loss. (The
+//! full-size check, 10,000 W1 steps, is `cargo bench --bench memory_w1`.)
+
+use ferrograd::nn::functional::{cross_entropy, Reduction};
+use ferrograd::nn::{Forward, Linear, Module, Relu, Sequential};
+use ferrograd::optim::{Optimizer, Sgd};
+use ferrograd::random::Rng;
+use ferrograd::{Indices, Variable};
+use ferrograd_ndarray::NdArray;
+
+fn resident_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    Some(statm.split_whitespace().nth(1)?.parse::<u64>().ok()? * 4096)
+}
+
+#[test]
+fn two_thousand_steps_in_flat_memory() {
+    if resident_bytes().is_none() {
+        eprintln!("/proc/self/statm is not available: skipped");
+        return;
+    }
+    type B = NdArray<f32>;
+    let mut rng = Rng::new(0);
+    let model = Sequential::<B>::new()
+        .add(Linear::new(64, 128, true, &mut rng))
+        .add(Relu)
+        .add(Linear::new(128, 10, true, &mut rng));
+    let x = Variable::<B>::from_vec(
+        (0..32 * 64).map(|i| (i % 7) as f32 / 7.0).collect(),
+        &[32, 64],
+    )
+    .unwrap();
+    let y = Indices::vector((0..32).map(|i| i % 10).collect());
+    let mut opt = Sgd::new(model.parameters(), 0.01);
+    let mut step = || {
+        opt.zero_grad();
+        let loss = cross_entropy(&model.forward(&x), &y, 0.0, Reduction::Mean).unwrap();
+        loss.backward();
+        opt.step();
+    };
+    for _ in 0..200 {
+        step();
+    }
+    let warm = resident_bytes().unwrap();
+    for _ in 0..2000 {
+        step();
+    }
+    let after = resident_bytes().unwrap();
+    // Other tests run in parallel threads of this process and allocate too, so allow some
+    // slack; a leaked graph per step would be over 50 MiB here.
+    assert!(
+        after < warm + (8 << 20),
+        "resident memory grew from {warm} to {after} bytes"
+    );
+}
