@@ -99,7 +99,7 @@ where
         let mut results = results.into_iter();
         let (mut total, mut sums) = results.next().expect("at least one shard");
         for (loss, grads) in results {
-            total = total + loss;
+            total += loss;
             for (sum, g) in sums.iter_mut().zip(grads) {
                 *sum = &*sum + g;
             }
