@@ -181,5 +181,8 @@ fn shards_on_the_scalar_backend() {
 fn shard_ranges_cover_the_batch() {
     assert_eq!(shard_ranges(10, 3), [0..4, 4..7, 7..10]);
     assert_eq!(shard_ranges(2, 5), [0..1, 1..2]);
-    assert_eq!(shard_ranges(6, 1), vec![std::ops::Range { start: 0, end: 6 }]);
+    assert_eq!(
+        shard_ranges(6, 1),
+        vec![std::ops::Range { start: 0, end: 6 }]
+    );
 }
