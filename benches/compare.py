@@ -37,6 +37,9 @@ ROWS = [
     ("W6", ("w6_conv", "w6/step"), "W6", None, "ms"),
 ]
 
+# Graph nodes of ferrograd's W5 step (Variable::node_count of the loss).
+W5_NODES = 65_412
+
 RAW_SGEMM = {"W2fwd_256": "sgemm_raw/threads{t}/n256/forward", "W2fwd_1024": "sgemm_raw/threads{t}/n1024/forward"}
 
 
@@ -72,6 +75,21 @@ def run_torch(python, name, seconds, threads):
         check=True, capture_output=True, text=True).stdout
     data = json.loads(out)
     return data["median_seconds"][name], data["torch"]
+
+
+def run_micrograd(python, steps):
+    """micrograd's W5 step (GC on, GC off) in milliseconds, and its graph size."""
+    out = subprocess.run([python, os.path.join(ROOT, "benches", "micrograd_w5.py"), "--steps", str(steps)],
+                         check=True, capture_output=True, text=True).stdout
+    found = {}
+    for line in out.splitlines():
+        if line.startswith("graph:"):
+            found["nodes"] = int(line.split()[1])
+        elif "GC on" in line:
+            found["gc_on"] = float(line.split("median")[1].split("ms")[0])
+        elif "GC off" in line:
+            found["gc_off"] = float(line.split("median")[1].split("ms")[0])
+    return found
 
 
 def show(seconds, unit, flops):
@@ -128,6 +146,12 @@ def main():
                 line += f" {show(statistics.median(r[key]), unit, flops):>9s}"
         print(line)
     print("ratio = ferrograd time / PyTorch time (below 1: ferrograd is faster)")
+    if args.micrograd and "W5" in results:
+        m = run_micrograd(args.python, 9)
+        w5 = statistics.median(results["W5"]["ferrograd"]) * 1e3
+        print(f"\nW5 on the scalar engine: ferrograd {w5:.2f} ms/step, {w5 * 1e6 / W5_NODES:.0f} ns per node "
+              f"({W5_NODES} nodes); micrograd {m['gc_on']:.1f} ms with its GC on ({m['gc_on'] / w5:.0f}x slower), "
+              f"{m['gc_off']:.1f} ms with it off ({m['gc_off'] / w5:.0f}x), {m['nodes']} nodes")
 
 
 if __name__ == "__main__":

@@ -121,7 +121,7 @@ pub(crate) fn run<B: Backend>(
 /// broadcasting's backward happens. Dimensions in which the gradient is larger than the
 /// input are summed away; dimensions in which it is smaller stay so (see `materialize`).
 fn reduce_to_input<B: Backend>(grad: Variable<B>, input: &Variable<B>) -> Variable<B> {
-    let (g, x) = (grad.value(), input.value());
+    let (g, x) = (grad.value_ref(), input.value_ref());
     let (gs, xs) = (B::shape(&g), B::shape(&x));
     if gs == xs || broadcasts_to(gs, xs) {
         return grad;
@@ -148,7 +148,7 @@ fn reduce_to_input<B: Backend>(grad: Variable<B>, input: &Variable<B>) -> Variab
 /// where it must: before the derivative of an op that needs the exact output shape
 /// (reshape, matmul, ...), and when it reaches a leaf or is returned.
 fn materialize<B: Backend>(grad: Variable<B>, like: &Variable<B>) -> Variable<B> {
-    let (g, x) = (grad.value(), like.value());
+    let (g, x) = (grad.value_ref(), like.value_ref());
     if B::shape(&g) == B::shape(&x) {
         grad
     } else {

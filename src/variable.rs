@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use crate::node::{LeafNode, Node, NodeKind};
 use crate::shape::numel;
 use num_traits::{One, Zero};
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, PoisonError};
 
@@ -119,7 +120,7 @@ impl<B: Backend> Variable<B> {
 
     /// A constant of this variable's shape filled with `value`.
     pub fn full_like(&self, value: B::Elem) -> Self {
-        Self::constant(B::full(B::shape(&self.value()), value))
+        Self::constant(B::full(B::shape(&self.value_ref()), value))
     }
 
     /// A constant of zeros of this variable's shape.
@@ -172,24 +173,37 @@ impl<B: Backend> Variable<B> {
         }
     }
 
+    /// The value, borrowed where it can be (constants and op results hold theirs
+    /// immutably) and cloned only for leaves, whose value sits behind a lock: what ops read
+    /// their inputs through.
+    pub(crate) fn value_ref(&self) -> Cow<'_, B::Tensor> {
+        match &self.inner {
+            Inner::Constant(value) => Cow::Borrowed(value),
+            Inner::Tracked(node) => match &node.kind {
+                NodeKind::Op(op) => Cow::Borrowed(&op.value),
+                NodeKind::Leaf(_) => Cow::Owned(self.value()),
+            },
+        }
+    }
+
     /// The shape (`[]` for rank 0).
     pub fn shape(&self) -> Vec<usize> {
-        B::shape(&self.value()).to_vec()
+        B::shape(&self.value_ref()).to_vec()
     }
 
     /// The number of dimensions.
     pub fn rank(&self) -> usize {
-        B::shape(&self.value()).len()
+        B::shape(&self.value_ref()).len()
     }
 
     /// The number of elements.
     pub fn numel(&self) -> usize {
-        numel(B::shape(&self.value()))
+        numel(B::shape(&self.value_ref()))
     }
 
     /// The elements in row-major order.
     pub fn to_vec(&self) -> Vec<B::Elem> {
-        B::to_vec(&self.value())
+        B::to_vec(&self.value_ref())
     }
 
     /// The value of a single-element variable.

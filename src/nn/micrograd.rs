@@ -86,6 +86,13 @@ impl<B: Backend> Module<B> for Neuron<B> {
         params.push(("bias".to_string(), self.bias.clone()));
         params
     }
+
+    // Without building names: what training loops call every step.
+    fn parameters(&self) -> Vec<Variable<B>> {
+        let mut params = self.weights.clone();
+        params.push(self.bias.clone());
+        params
+    }
 }
 
 /// A layer of neurons over the same inputs.
@@ -119,6 +126,10 @@ impl<B: Backend> Module<B> for Layer<B> {
             .enumerate()
             .flat_map(|(j, n)| super::module::prefixed(&format!("neurons.{j}"), n))
             .collect()
+    }
+
+    fn parameters(&self) -> Vec<Variable<B>> {
+        self.neurons.iter().flat_map(Module::parameters).collect()
     }
 }
 
@@ -186,5 +197,9 @@ impl<B: Backend> Module<B> for Mlp<B> {
             .enumerate()
             .flat_map(|(l, layer)| super::module::prefixed(&format!("layers.{l}"), layer))
             .collect()
+    }
+
+    fn parameters(&self) -> Vec<Variable<B>> {
+        self.layers.iter().flat_map(Module::parameters).collect()
     }
 }

@@ -24,6 +24,7 @@ pub trait Module<B: Backend>: Send + Sync {
     fn named_parameters(&self) -> Vec<(String, Variable<B>)>;
 
     /// Every parameter, in the order of [`named_parameters`](Module::named_parameters).
+    /// Containers may override it to skip building names (it is called every step).
     fn parameters(&self) -> Vec<Variable<B>> {
         self.named_parameters()
             .into_iter()

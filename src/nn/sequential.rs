@@ -66,6 +66,10 @@ impl<B: Backend> Module<B> for Sequential<B> {
             .collect()
     }
 
+    fn parameters(&self) -> Vec<Variable<B>> {
+        self.layers.iter().flat_map(|l| l.parameters()).collect()
+    }
+
     fn set_training(&mut self, training: bool) {
         for layer in &mut self.layers {
             layer.set_training(training);

@@ -8,7 +8,7 @@ impl<B: Backend> Variable<B> {
     /// Computes `op(self, rhs)` with broadcasting, after checking that the shapes broadcast.
     #[track_caller]
     pub(crate) fn broadcast_kernel(&self, rhs: &Self, op: BinaryOp, name: &str) -> B::Tensor {
-        let (a, b) = (self.value(), rhs.value());
+        let (a, b) = (self.value_ref(), rhs.value_ref());
         let (sa, sb) = (B::shape(&a), B::shape(&b));
         if sa != sb && broadcast_shapes(sa, sb).is_none() {
             panic!("{name}: shapes {sa:?} and {sb:?} cannot be broadcast together");
@@ -143,7 +143,7 @@ impl<B: Backend> Variable<B> {
 
     /// `−self` (also the unary `-` operator).
     pub fn neg(&self) -> Self {
-        let value = B::unary(UnaryOp::Neg, &self.value());
+        let value = B::unary(UnaryOp::Neg, &self.value_ref());
         self.elementwise_unary_op("neg", value, |_, _, g| -g)
     }
 }

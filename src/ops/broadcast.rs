@@ -12,7 +12,7 @@ impl<B: Backend> Variable<B> {
     /// If this shape does not broadcast to `shape`.
     #[track_caller]
     pub fn expand(&self, shape: &[usize]) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         let from = B::shape(&x);
         if from == shape {
             return self.clone();
@@ -31,7 +31,7 @@ impl<B: Backend> Variable<B> {
     /// If `shape` does not broadcast to this shape.
     #[track_caller]
     pub fn sum_to(&self, shape: &[usize]) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         let from = B::shape(&x);
         if from == shape {
             return self.clone();

@@ -21,7 +21,7 @@ impl<B: TensorOps> Variable<B> {
     /// If `dim` is out of range or `index` is not 1-D.
     #[track_caller]
     pub fn index_select(&self, dim: isize, index: &Indices) -> Result<Self> {
-        let x = self.value();
+        let x = self.value_ref();
         let shape = B::shape(&x).to_vec();
         let axis = resolve_dim("index_select", dim, shape.len());
         assert_eq!(
@@ -52,7 +52,7 @@ impl<B: TensorOps> Variable<B> {
     /// with `index.len()` along `dim`.
     #[track_caller]
     pub fn index_add(&self, dim: isize, index: &Indices, source: &Self) -> Result<Self> {
-        let (x, src) = (self.value(), source.value());
+        let (x, src) = (self.value_ref(), source.value_ref());
         let shape = B::shape(&x).to_vec();
         let axis = resolve_dim("index_add", dim, shape.len());
         assert_eq!(
@@ -97,7 +97,7 @@ impl<B: TensorOps> Variable<B> {
     /// If `dim` is out of range, or `index`'s rank or shape does not fit `self`.
     #[track_caller]
     pub fn gather(&self, dim: isize, index: &Indices) -> Result<Self> {
-        let x = self.value();
+        let x = self.value_ref();
         let shape = B::shape(&x).to_vec();
         let axis = resolve_dim("gather", dim, shape.len());
         check_gather_shape("gather", &shape, axis, index.shape());
@@ -122,7 +122,7 @@ impl<B: TensorOps> Variable<B> {
     /// If `dim` is out of range or the shapes do not fit.
     #[track_caller]
     pub fn scatter_add(&self, dim: isize, index: &Indices, source: &Self) -> Result<Self> {
-        let (x, src) = (self.value(), source.value());
+        let (x, src) = (self.value_ref(), source.value_ref());
         let shape = B::shape(&x).to_vec();
         let axis = resolve_dim("scatter_add", dim, shape.len());
         check_gather_shape("scatter_add", &shape, axis, index.shape());

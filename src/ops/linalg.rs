@@ -36,7 +36,7 @@ impl<B: TensorOps> Variable<B> {
     /// Both operands of rank ≥ 2.
     #[track_caller]
     fn matmul_nd(&self, rhs: &Self) -> Self {
-        let (a, b) = (self.value(), rhs.value());
+        let (a, b) = (self.value_ref(), rhs.value_ref());
         let (sa, sb) = (B::shape(&a), B::shape(&b));
         let (k1, k2) = (sa[sa.len() - 1], sb[sb.len() - 2]);
         let batch = broadcast_shapes(&sa[..sa.len() - 2], &sb[..sb.len() - 2]);
@@ -54,14 +54,14 @@ impl<B: TensorOps> Variable<B> {
             // the same product is computed transposed, (B·Gᵀ)ᵀ or (Gᵀ·A)ᵀ, so that its
             // gradient comes out in its own layout and needs no copy downstream.
             |a, b, _, g| {
-                if B::is_column_major(&a.value()) {
+                if B::is_column_major(&a.value_ref()) {
                     b.matmul_nd(&g.transpose(-1, -2)).transpose(-1, -2)
                 } else {
                     g.matmul_nd(&b.transpose(-1, -2))
                 }
             },
             |a, b, _, g| {
-                if B::is_column_major(&b.value()) {
+                if B::is_column_major(&b.value_ref()) {
                     g.transpose(-1, -2).matmul_nd(a).transpose(-1, -2)
                 } else {
                     a.transpose(-1, -2).matmul_nd(g)

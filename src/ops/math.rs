@@ -6,7 +6,7 @@ use crate::variable::Variable;
 impl<B: Backend> Variable<B> {
     /// Applies a unary kernel to the value.
     pub(crate) fn map_kernel(&self, op: UnaryOp<B::Elem>) -> B::Tensor {
-        B::unary(op, &self.value())
+        B::unary(op, &self.value_ref())
     }
 
     /// `eˣ`

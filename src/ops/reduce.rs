@@ -6,7 +6,7 @@ use crate::variable::Variable;
 impl<B: Backend> Variable<B> {
     /// The sum of all elements, a rank-0 value.
     pub fn sum(&self) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         if B::shape(&x).is_empty() {
             // Already a single number: the sum is itself.
             return self.clone();

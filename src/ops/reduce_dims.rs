@@ -17,7 +17,7 @@ impl<B: TensorOps> Variable<B> {
     /// If a dimension is out of range or repeated.
     #[track_caller]
     pub fn sum_dims(&self, dims: &[isize], keepdim: bool) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         let shape = B::shape(&x).to_vec();
         let axes = resolve_dims("sum_dims", dims, shape.len());
         let value = B::reduce(ReduceOp::Sum, &x, &axes, keepdim);
@@ -68,7 +68,7 @@ impl<B: TensorOps> Variable<B> {
     /// If `dim` is out of range or the dimension is empty.
     #[track_caller]
     pub fn argmax(&self, dim: isize) -> Indices {
-        let x = self.value();
+        let x = self.value_ref();
         let mut shape = B::shape(&x).to_vec();
         let axis = resolve_dim("argmax", dim, shape.len());
         assert!(shape[axis] > 0, "argmax: dimension {dim} is empty");
@@ -79,7 +79,7 @@ impl<B: TensorOps> Variable<B> {
 
     #[track_caller]
     fn extreme(&self, name: &'static str, op: ReduceOp, dim: isize, keepdim: bool) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         let shape = B::shape(&x).to_vec();
         let axis = resolve_dim(name, dim, shape.len());
         assert!(

@@ -17,7 +17,7 @@ impl<B: TensorOps> Variable<B> {
     /// If the new shape does not hold the same number of elements.
     #[track_caller]
     pub fn reshape<S: ShapeSpec + ?Sized>(&self, shape: &S) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         let from = B::shape(&x);
         let to = resolve_shape("reshape", shape, from);
         if to == from {
@@ -33,7 +33,7 @@ impl<B: TensorOps> Variable<B> {
     /// If `dims` is not a permutation of the dimensions.
     #[track_caller]
     pub fn permute(&self, dims: &[isize]) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         let rank = B::shape(&x).len();
         let mut axes = Vec::with_capacity(dims.len());
         for &d in dims {
@@ -131,7 +131,7 @@ impl<B: TensorOps> Variable<B> {
     /// If `dim` is out of range or the range exceeds the dimension.
     #[track_caller]
     pub fn narrow(&self, dim: isize, start: usize, length: usize) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         let shape = B::shape(&x);
         let d = resolve_dim("narrow", dim, shape.len());
         if start + length > shape[d] {
@@ -156,7 +156,7 @@ impl<B: TensorOps> Variable<B> {
     /// If `dim` is out of range.
     #[track_caller]
     pub fn pad_dim(&self, dim: isize, before: usize, after: usize) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         let d = resolve_dim("pad_dim", dim, B::shape(&x).len());
         if before == 0 && after == 0 {
             return self.clone();

@@ -18,7 +18,7 @@ impl<B: TensorOps> Variable<B> {
         stride: (usize, usize),
         padding: (usize, usize),
     ) -> Self {
-        let x = self.value();
+        let x = self.value_ref();
         let shape = B::shape(&x).to_vec();
         if shape.len() != 4 {
             panic!("unfold2d: the input must be [n, c, h, w], got shape {shape:?}");
@@ -47,7 +47,7 @@ impl<B: TensorOps> Variable<B> {
 
     #[track_caller]
     fn fold2d_window(&self, window: &Window2d) -> Self {
-        let cols = self.value();
+        let cols = self.value_ref();
         let shape = B::shape(&cols);
         let k = window.kernel.0 * window.kernel.1;
         if shape.len() != 3 || shape[1] % k != 0 || shape[2] != window.positions() {

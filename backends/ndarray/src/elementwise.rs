@@ -160,7 +160,7 @@ fn broadcast_shape(a: &[usize], b: &[usize]) -> Vec<usize> {
 
 /// A tensor from row-major data of the given shape.
 pub fn from_vec<T: Elem>(shape: &[usize], data: Vec<T>) -> Tensor<T> {
-    ArrayD::from_shape_vec(IxDyn(shape), data)
+    ndarray::ArcArray::from_shape_vec(IxDyn(shape), data)
         .expect("data matches the shape")
         .into()
 }

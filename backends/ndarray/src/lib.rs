@@ -50,12 +50,12 @@ pub trait Elem: Element + LinalgScalar + fastmath::FastMath + pool::Pooled {}
 
 impl<T: Element + LinalgScalar + fastmath::FastMath + pool::Pooled> Elem for T {}
 
-/// `x` in row-major layout: itself (a cheap clone) if it already is, else a copy.
-pub(crate) fn standard<T: Elem>(x: &Tensor<T>) -> Tensor<T> {
+/// `x` in row-major layout: itself, borrowed, if it already is; else a copy.
+pub(crate) fn standard<T: Elem>(x: &Tensor<T>) -> std::borrow::Cow<'_, Tensor<T>> {
     if x.is_standard_layout() {
-        x.clone()
+        std::borrow::Cow::Borrowed(x)
     } else {
-        layout::copy_to_standard(&x.view())
+        std::borrow::Cow::Owned(layout::copy_to_standard(&x.view()))
     }
 }
 

@@ -193,9 +193,9 @@ fn rows_last<T: Elem>(x: &Tensor<T>, axes: &[usize]) -> Tensor<T> {
     let mut order: Vec<usize> = (0..rank).filter(|a| !axes.contains(a)).collect();
     order.extend_from_slice(axes);
     if order.iter().enumerate().all(|(i, &a)| i == a) {
-        standard(x)
+        standard(x).into_owned()
     } else {
-        standard(&x.arc().permuted_axes(order).into())
+        standard(&x.arc().permuted_axes(order).into()).into_owned()
     }
 }
 
