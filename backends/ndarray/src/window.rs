@@ -141,6 +141,12 @@ pub fn max_pool2d_indices<T: Elem>(x: &Tensor<T>, w: &Window2d) -> Vec<usize> {
     let mut out = vec![0usize; planes * oh * ow];
     let plane = |(p, dst): (usize, &mut [usize])| {
         let values = &src[p * h * wd..(p + 1) * h * wd];
+        if w.kernel == (2, 2)
+            && w.stride == (2, 2)
+            && !values.iter().fold(false, |nan, v| nan | v.is_nan())
+        {
+            return pool_2x2(values, dst, wd, oh, ow);
+        }
         let mut best = vec![T::zero(); ow];
         for oy in 0..oh {
             let at = &mut dst[oy * ow..(oy + 1) * ow];
@@ -174,4 +180,25 @@ pub fn max_pool2d_indices<T: Elem>(x: &Tensor<T>, w: &Window2d) -> Vec<usize> {
         out.chunks_mut((oh * ow).max(1)).enumerate().for_each(plane);
     }
     out
+}
+
+/// The common 2×2, stride-2 pooling of a plane without NaNs: each window's four values
+/// compared pairwise, with the index built by arithmetic on the comparisons so that the
+/// compiler emits no data-dependent branch (first maximum wins, as in the general scan).
+fn pool_2x2<T: Elem>(values: &[T], dst: &mut [usize], wd: usize, oh: usize, ow: usize) {
+    for oy in 0..oh {
+        let (r0, r1) = (
+            &values[2 * oy * wd..(2 * oy + 1) * wd],
+            &values[(2 * oy + 1) * wd..(2 * oy + 2) * wd],
+        );
+        for (ox, at) in dst[oy * ow..(oy + 1) * ow].iter_mut().enumerate() {
+            let (a, b, c, d) = (r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]);
+            let (top_right, bottom_right) = ((b > a) as usize, (d > c) as usize);
+            let (top, bottom) = (a.max(b), c.max(d));
+            let lower = (bottom > top) as usize;
+            // `if lower { bottom_right } else { top_right }`, as bit arithmetic.
+            let column = top_right ^ ((top_right ^ bottom_right) & lower.wrapping_neg());
+            *at = (2 * oy + lower) * wd + 2 * ox + column;
+        }
+    }
 }
