@@ -23,9 +23,9 @@ pub const REDUCTION_CHUNK: usize = 1 << 14;
 /// Matrix products go parallel from this many floating-point operations (2·m·n·k).
 pub const MATMUL_MIN_FLOPS: usize = 1 << 21;
 
-/// Above this many elements of B, a matrix product is cut into two halves of rows instead
+/// From this many elements of B, a matrix product is cut into two halves of rows instead
 /// of blocks of 64 rows, each of which repacks all of B (see `matmul::block_shape`).
-pub const MATMUL_LARGE_B: usize = 1 << 20;
+pub const MATMUL_LARGE_B: usize = 1 << 18;
 
 /// Window (im2col) and indexing kernels go parallel from this many elements.
 pub const COPY_MIN: usize = 1 << 16;
