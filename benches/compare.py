@@ -25,6 +25,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROWS = [
     ("W1", ("w1_mlp", "w1/b128/step"), "W1", 128_909_312, "ms"),
     ("W1L", ("w1_mlp", "w1/b512/step"), "W1L", 4_896_849_920, "ms"),
+    ("W1_scope", ("w1_mlp", "w1/b128/step_in_pool"), None, None, "ms"),
+    ("W1_2shards", ("w1_mlp", "w1/b128/step_2shards"), None, None, "ms"),
+    ("W1L_2shards", ("w1_mlp", "w1/b512/step_2shards"), None, None, "ms"),
     ("W2fwd_256", ("w2_matmul", "w2/n256/forward"), "W2fwd_256", 2 * 256**3, "GFLOP/s"),
     ("W2fwd_1024", ("w2_matmul", "w2/n1024/forward"), "W2fwd_1024", 2 * 1024**3, "GFLOP/s"),
     ("W2bwd_256", ("w2_matmul", "w2/n256/forward_backward"), "W2bwd_256", 6 * 256**3, "ms"),
@@ -36,6 +39,11 @@ ROWS = [
     ("W5_tensor", ("w5_tensor_mlp", "w5/ndarray_f32/step"), "W5_tensor", None, "ms"),
     ("W6", ("w6_conv", "w6/step"), "W6", None, "ms"),
 ]
+
+# Variants of a workload, compared with PyTorch's figure for the workload itself: the W1
+# step run wholly inside the rayon pool (rayon::scope), and with the batch split into two
+# data-parallel shards (ferrograd::data_parallel).
+TORCH_SAME_AS = {"W1_scope": "W1", "W1_2shards": "W1", "W1L_2shards": "W1L"}
 
 # Graph nodes of ferrograd's W5 step (Variable::node_count of the loss).
 W5_NODES = 65_412
@@ -136,8 +144,9 @@ def main():
         r = results[name]
         f = statistics.median(r["ferrograd"])
         line = f"{name:12s} {unit:8s} {show(f, unit, flops):>10s}"
-        if r["torch"]:
-            t = statistics.median(r["torch"])
+        torch_times = results.get(TORCH_SAME_AS.get(name, name), {}).get("torch")
+        if torch_times:
+            t = statistics.median(torch_times)
             line += f" {show(t, unit, flops):>10s} {f / t:7.3f}"
         else:
             line += f" {'':>10s} {'':>7s}"

@@ -28,6 +28,12 @@ fn w1_benches(c: &mut Criterion) {
         c.bench_function(&format!("w1/{name}/step"), |b| {
             b.iter(|| black_box(problem.step(&mut opt)))
         });
+        c.bench_function(&format!("w1/{name}/step_in_pool"), |b| {
+            b.iter(|| rayon::scope(|_| black_box(problem.step(&mut opt))))
+        });
+        c.bench_function(&format!("w1/{name}/step_2shards"), |b| {
+            b.iter(|| black_box(problem.step_sharded(&mut opt, 2)))
+        });
     }
 }
 

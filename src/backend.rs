@@ -262,6 +262,17 @@ pub trait Ops: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// Sums `x` down to `shape`, a shape `x`'s shape is a broadcast of: the reduction that
     /// turns the gradient of a broadcast result into the gradient of its input.
     fn sum_to(x: &Self::Tensor, shape: &[usize]) -> Self::Tensor;
+
+    /// Runs `pass`, a whole backward pass, where this backend's kernels run best;
+    /// `largest` is the most elements of any value near the graph's root, a hint of how
+    /// large the pass's kernels are. The default runs the pass on the calling thread. A
+    /// backend whose large kernels fork onto a thread pool may run it on a pool thread
+    /// instead, so that each parallel kernel forks from inside the pool rather than
+    /// handing its work over from outside, which costs a wake-up per kernel.
+    fn run_backward<R: Send>(largest: usize, pass: impl FnOnce() -> R + Send) -> R {
+        let _ = largest;
+        pass()
+    }
 }
 
 /// A reduction along axes, applied by [`TensorOps::reduce`]. Exhaustive on purpose: a new

@@ -24,7 +24,7 @@
 use crate::backend::Backend;
 use crate::grad_mode::with_grad_mode;
 use crate::node::{new_pass, thread_tag, LeafNode, Node, NodeKind};
-use crate::shape::broadcasts_to;
+use crate::shape::{broadcasts_to, numel};
 use crate::variable::Variable;
 use std::any::Any;
 use std::cell::RefCell;
@@ -69,45 +69,47 @@ pub(crate) fn run<B: Backend>(
         }
     };
 
-    with_grad_mode(create_graph, || {
-        let mut pending = Pending::new(root);
-        pending.add(root, upstream);
-        while let Some((output, grad)) = pending.pop() {
-            if !targets.is_empty() {
-                capture(&output, &grad);
-            }
-            let NodeKind::Op(op) = &tracked(&output).kind else {
-                unreachable!("leaves are not queued");
-            };
-            let grad = if op.elementwise {
-                grad
-            } else {
-                materialize(grad, &output)
-            };
-            let inputs = op.inputs.as_slice();
-            for (i, input) in inputs.iter().enumerate() {
-                if input.is_tracked() {
-                    let g = (op.derivative)(i, inputs, &output, &grad);
-                    pending.add(input, reduce_to_input(g, input));
+    B::run_backward(largest_value_near(root), || {
+        with_grad_mode(create_graph, || {
+            let mut pending = Pending::new(root);
+            pending.add(root, upstream);
+            while let Some((output, grad)) = pending.pop() {
+                if !targets.is_empty() {
+                    capture(&output, &grad);
+                }
+                let NodeKind::Op(op) = &tracked(&output).kind else {
+                    unreachable!("leaves are not queued");
+                };
+                let grad = if op.elementwise {
+                    grad
+                } else {
+                    materialize(grad, &output)
+                };
+                let inputs = op.inputs.as_slice();
+                for (i, input) in inputs.iter().enumerate() {
+                    if input.is_tracked() {
+                        let g = (op.derivative)(i, inputs, &output, &grad);
+                        pending.add(input, reduce_to_input(g, input));
+                    }
                 }
             }
-        }
-        for (leaf, grad) in std::mem::take(&mut pending.leaves) {
-            let grad = materialize(grad, &leaf);
-            if !targets.is_empty() {
-                capture(&leaf, &grad);
+            for (leaf, grad) in std::mem::take(&mut pending.leaves) {
+                let grad = materialize(grad, &leaf);
+                if !targets.is_empty() {
+                    capture(&leaf, &grad);
+                }
+                if matches!(sink, Sink::Leaves) {
+                    let NodeKind::Leaf(node) = &tracked(&leaf).kind else {
+                        unreachable!("only leaves are listed as leaves");
+                    };
+                    let mut slot = node.grad.lock().unwrap_or_else(PoisonError::into_inner);
+                    *slot = Some(match slot.take() {
+                        None => grad,
+                        Some(old) => old + grad,
+                    });
+                }
             }
-            if matches!(sink, Sink::Leaves) {
-                let NodeKind::Leaf(node) = &tracked(&leaf).kind else {
-                    unreachable!("only leaves are listed as leaves");
-                };
-                let mut slot = node.grad.lock().unwrap_or_else(PoisonError::into_inner);
-                *slot = Some(match slot.take() {
-                    None => grad,
-                    Some(old) => old + grad,
-                });
-            }
-        }
+        })
     });
 
     captured
@@ -354,6 +356,31 @@ impl Scratch {
 
 fn accumulate<B: Backend>(sum: &mut Variable<B>, grad: Variable<B>) {
     *sum = &*sum + grad;
+}
+
+/// How many nodes [`largest_value_near`] looks at.
+const PROBE_NODES: usize = 64;
+
+/// The most elements of any value among the first [`PROBE_NODES`] op results and constants
+/// found from `root`, breadth first: a cheap hint to the backend of how large the kernels
+/// of the pass will be (a loss is small, but the activations just behind it are not).
+fn largest_value_near<B: Backend>(root: &Variable<B>) -> usize {
+    let mut queue = vec![root];
+    let mut largest = 0;
+    let mut next = 0;
+    while next < queue.len() && next < PROBE_NODES {
+        let var = queue[next];
+        next += 1;
+        match var.node().map(|node| &node.kind) {
+            None => largest = largest.max(numel(B::shape(&var.value_ref()))),
+            Some(NodeKind::Op(op)) => {
+                largest = largest.max(numel(B::shape(&op.value)));
+                queue.extend(op.inputs.as_slice());
+            }
+            Some(NodeKind::Leaf(_)) => {}
+        }
+    }
+    largest
 }
 
 /// The number of nodes reachable from `root`, itself included (an iterative search).

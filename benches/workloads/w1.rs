@@ -3,6 +3,7 @@
 //! streams.
 
 use super::{labels, linear, tensor_f32, uniform_f32};
+use ferrograd::data_parallel::{backward_shards, shard_ranges};
 use ferrograd::nn::functional::{conv2d, cross_entropy, max_pool2d, Reduction};
 use ferrograd::nn::{Forward, Linear, Module, Relu, Sequential};
 use ferrograd::optim::{Optimizer, Sgd};
@@ -68,6 +69,24 @@ impl Mlp {
         opt.zero_grad();
         let loss = self.loss();
         loss.backward();
+        opt.step();
+        loss
+    }
+
+    /// One training step with the batch cut into `shards` data-parallel shards
+    /// (`ferrograd::data_parallel`): each shard's forward and backward pass in its own
+    /// rayon task, the gradients summed in shard order.
+    pub fn step_sharded(&self, opt: &mut Sgd<B>, shards: usize) -> T {
+        opt.zero_grad();
+        let n = self.y.len();
+        let ranges = shard_ranges(n, shards);
+        let loss = backward_shards(&self.model, ranges.len(), |i| {
+            let r = &ranges[i];
+            let labels = Indices::vector(self.y.data()[r.clone()].to_vec());
+            let logits = self.model.forward(&self.x.narrow(0, r.start, r.len()));
+            cross_entropy(&logits, &labels, 0.0, Reduction::Sum).expect("labels in range")
+                / n as f64
+        });
         opt.step();
         loss
     }

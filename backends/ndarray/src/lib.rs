@@ -104,6 +104,14 @@ impl<T: Elem> Ops for NdArray<T> {
     fn sum_to(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
         reduce::sum_to(x, shape)
     }
+
+    fn run_backward<R: Send>(largest: usize, pass: impl FnOnce() -> R + Send) -> R {
+        if largest >= parallel::POOL_BACKWARD_MIN {
+            parallel::in_pool(pass)
+        } else {
+            pass()
+        }
+    }
 }
 
 impl<T: Elem> TensorOps for NdArray<T> {

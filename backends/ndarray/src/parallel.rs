@@ -30,8 +30,27 @@ pub const MATMUL_LARGE_B: usize = 1 << 18;
 /// Window (im2col) and indexing kernels go parallel from this many elements.
 pub const COPY_MIN: usize = 1 << 16;
 
+/// A backward pass runs on a pool thread when a value near its root has this many
+/// elements (see [`in_pool`]); smaller passes stay on the caller's thread, where their
+/// tensors were made: for a graph of many tiny ops (W5 on tensors) moving the pass to
+/// another thread cost 19% of the step.
+pub const POOL_BACKWARD_MIN: usize = 1 << 14;
+
 /// The minimum number of elements one parallel elementwise task handles.
 const ELEMENTWISE_TASK: usize = 1 << 14;
+
+/// Runs `work` on a thread of the rayon pool (in place if this already is one), so that
+/// the parallel kernels inside it fork within the pool. Handing a kernel's work to the pool
+/// from an outside thread wakes a sleeping worker and blocks on a latch each time; a
+/// backward pass of W1 (batch 128) has about ten such kernels, and running the pass in the
+/// pool made the step about 8% faster (`benches/w1_mlp.rs`, see BENCHMARKS.md).
+pub fn in_pool<R: Send>(work: impl FnOnce() -> R + Send) -> R {
+    if rayon::current_thread_index().is_some() {
+        work()
+    } else {
+        rayon::scope(|_| work())
+    }
+}
 
 /// `f` over `src`, in parallel for large inputs.
 pub fn map<T, F>(src: &[T], f: F) -> Vec<T>
