@@ -1,7 +1,8 @@
 //! W5 on the tensor backend: micrograd's model (the same `Mlp` code as the scalar bench)
 //! with the 100 points as batch columns, in f32: forward, backward and SGD per step.
 //!
-//! `cargo bench --bench w5_tensor_mlp`.
+//! `cargo bench --bench w5_tensor_mlp`. Also the step with the batch split into two
+//! data-parallel shards (`ferrograd::data_parallel`).
 
 #[path = "workloads/mod.rs"]
 mod workloads;
@@ -24,6 +25,9 @@ fn w5_tensor(c: &mut Criterion) {
     let model = w5::model::<NdArray<f32>>();
     c.bench_function("w5/ndarray_f32/step", |b| {
         b.iter(|| black_box(w5::sgd_step(&model, || w5::loss_batched(&model, &x, &y))))
+    });
+    c.bench_function("w5/ndarray_f32/step_2shards", |b| {
+        b.iter(|| black_box(w5::sgd_step_sharded(&model, &x, &y, 2)))
     });
 }
 

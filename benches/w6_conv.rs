@@ -1,6 +1,7 @@
 //! W6: a small conv net, forward and backward (no update), f32 on the tensor backend.
 //!
-//! `cargo bench --bench w6_conv`.
+//! `cargo bench --bench w6_conv`. Also the same step with the 64 images split into two
+//! data-parallel shards (`ferrograd::data_parallel`).
 
 #[path = "workloads/mod.rs"]
 mod workloads;
@@ -26,7 +27,24 @@ fn w6(c: &mut Criterion) {
         w1::W6_CHECK.0,
         w1::W6_CHECK.1
     );
+    let params = problem.parameters();
+    let sharded = problem.step_sharded(&params, 2);
+    eprintln!(
+        "W6 in 2 shards: loss {:.8}, sum dK {:.6}",
+        sharded.item(),
+        problem
+            .kernel
+            .grad()
+            .unwrap()
+            .to_vec()
+            .iter()
+            .map(|&v| v as f64)
+            .sum::<f64>()
+    );
     c.bench_function("w6/step", |b| b.iter(|| black_box(problem.step())));
+    c.bench_function("w6/step_2shards", |b| {
+        b.iter(|| black_box(problem.step_sharded(&params, 2)))
+    });
 }
 
 criterion_group!(benches, w6);

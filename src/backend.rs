@@ -375,7 +375,9 @@ pub trait TensorOps: Ops {
 /// dimension is an [`Error::IndexOutOfRange`](crate::Error::IndexOutOfRange).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Indices {
-    data: std::sync::Arc<[usize]>,
+    // A Vec behind the Arc, not `Arc<[usize]>`: turning a Vec into the latter copies it,
+    // and for the max-pool positions of W6 that copy was half the step's page faults.
+    data: std::sync::Arc<Vec<usize>>,
     shape: Vec<usize>,
 }
 
@@ -396,7 +398,7 @@ impl Indices {
             });
         }
         Ok(Indices {
-            data: data.into(),
+            data: std::sync::Arc::new(data),
             shape: shape.to_vec(),
         })
     }
@@ -405,7 +407,7 @@ impl Indices {
     pub fn vector(data: Vec<usize>) -> Self {
         let shape = vec![data.len()];
         Indices {
-            data: data.into(),
+            data: std::sync::Arc::new(data),
             shape,
         }
     }

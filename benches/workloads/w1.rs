@@ -163,5 +163,48 @@ impl Conv {
     }
 }
 
+impl Conv {
+    /// W6's four parameters, as a module (for `data_parallel::backward_shards`).
+    pub fn parameters(&self) -> ConvParameters {
+        ConvParameters(vec![
+            self.kernel.clone(),
+            self.kernel_bias.clone(),
+            self.head.weight.clone(),
+            self.head.bias.clone().expect("the head has a bias"),
+        ])
+    }
+
+    /// [`Conv::step`] with the 64 images cut into `shards` data-parallel shards, each
+    /// shard's forward and backward pass in its own rayon task.
+    pub fn step_sharded(&self, params: &ConvParameters, shards: usize) -> T {
+        params.zero_grad();
+        let n = self.y.len();
+        let ranges = shard_ranges(n, shards);
+        backward_shards(params, ranges.len(), |i| {
+            let r = &ranges[i];
+            let x = self.x.narrow(0, r.start, r.len());
+            let labels = Indices::vector(self.y.data()[r.clone()].to_vec());
+            let h = conv2d(&x, &self.kernel, Some(&self.kernel_bias), 1, 0).relu();
+            let h = max_pool2d(&h, 2, 2).reshape(&[r.len(), 1352]);
+            cross_entropy(&self.head.forward(&h), &labels, 0.0, Reduction::Sum)
+                .expect("labels in range")
+                / n as f64
+        })
+    }
+}
+
+/// W6's parameters: convolution kernel and bias, head weight and bias.
+pub struct ConvParameters(Vec<T>);
+
+impl Module<B> for ConvParameters {
+    fn named_parameters(&self) -> Vec<(String, T)> {
+        ["conv.weight", "conv.bias", "head.weight", "head.bias"]
+            .iter()
+            .map(|name| name.to_string())
+            .zip(self.0.iter().cloned())
+            .collect()
+    }
+}
+
 /// The W6 check values (loss; sum of ∂loss/∂K).
 pub const W6_CHECK: (f64, f64) = (2.332651242133724, 0.6749793655848216);

@@ -2,10 +2,11 @@
 //! two-moons points, SVM max-margin loss with L2, one SGD step.
 
 use super::{stream_u, uniform};
+use ferrograd::data_parallel::{backward_shards, shard_ranges};
 use ferrograd::nn::functional::{hinge_loss, Reduction};
 use ferrograd::nn::{Mlp, Module};
 use ferrograd::random::Rng;
-use ferrograd::{no_grad, Backend, Element, Variable};
+use ferrograd::{no_grad, Backend, Element, TensorOps, Variable};
 
 /// The 100 points (row-major `[100, 2]`) and their labels (±1). Like all workload data the
 /// points are `f32` values (the check values were computed from them); the scalar engine
@@ -127,6 +128,39 @@ pub fn sgd_step<B: Backend>(model: &Mlp<B>, loss: impl FnOnce() -> Variable<B>) 
     model.zero_grad();
     let loss = loss();
     loss.backward();
+    update(model);
+    loss
+}
+
+/// [`sgd_step`] on [`loss_batched`] with the batch cut into `shards` data-parallel shards
+/// (`ferrograd::data_parallel`): each shard's hinge losses summed and divided by the whole
+/// batch's size, the regulariser added in the first shard only.
+pub fn sgd_step_sharded<B: TensorOps>(
+    model: &Mlp<B>,
+    x: &[Variable<B>; 2],
+    y: &Variable<B>,
+    shards: usize,
+) -> Variable<B> {
+    model.zero_grad();
+    let n = y.shape()[0];
+    let ranges = shard_ranges(n, shards);
+    let loss = backward_shards(model, ranges.len(), |i| {
+        let r = &ranges[i];
+        let xs = [0, 1].map(|j| x[j].narrow(0, r.start, r.len()));
+        let scores = model.forward(&xs).remove(0);
+        let hinge = hinge_loss(&scores, &y.narrow(0, r.start, r.len()), Reduction::Sum) / n as f64;
+        if i == 0 {
+            hinge + regulariser(model)
+        } else {
+            hinge
+        }
+    });
+    update(model);
+    loss
+}
+
+/// SGD with learning rate 0.05 on every parameter that has a gradient.
+fn update<B: Backend>(model: &Mlp<B>) {
     no_grad(|| {
         for p in model.parameters() {
             if let Some(g) = p.grad() {
@@ -134,5 +168,4 @@ pub fn sgd_step<B: Backend>(model: &Mlp<B>, loss: impl FnOnce() -> Variable<B>) 
             }
         }
     });
-    loss
 }
