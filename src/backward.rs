@@ -61,10 +61,18 @@ pub(crate) fn run<B: Backend>(
         Sink::Capture(targets) => targets,
     };
     let mut captured: Vec<Option<Variable<B>>> = vec![None; targets.len()];
+    // The targets by node, so that each visited node costs one lookup rather than a scan
+    // of all targets (which was a quarter of a data-parallel W5 step: 337 targets).
+    let mut target_slots: AddressMap<Vec<usize>> = AddressMap::default();
+    for (i, target) in targets.iter().enumerate() {
+        if let Some(node) = target.node() {
+            target_slots.entry(address(node)).or_default().push(i);
+        }
+    }
     let mut capture = |var: &Variable<B>, grad: &Variable<B>| {
-        for (slot, target) in captured.iter_mut().zip(targets) {
-            if target.same_node(var) {
-                *slot = Some(grad.clone());
+        if let Some(slots) = var.node().and_then(|node| target_slots.get(&address(node))) {
+            for &i in slots {
+                captured[i] = Some(grad.clone());
             }
         }
     };

@@ -187,6 +187,22 @@ fn grad_returns_values_without_touching_leaves() {
     assert!(!g[0].is_tracked(), "no graph without create_graph");
 }
 
+#[test]
+fn grad_serves_repeated_and_intermediate_targets() {
+    let x = leaf(0.5);
+    let h = x.exp(); // an intermediate result as a target: ∂f/∂h = 2h
+    let f = &h * &h;
+    let g = autograd::grad(&f, &[&x, &h, &x], None, false);
+    let e = 0.5f64.exp();
+    assert!((g[0].item() - 2.0 * e * e).abs() < 1e-14); // ∂(e^{2x})/∂x
+    assert!((g[1].item() - 2.0 * e).abs() < 1e-14);
+    assert_eq!(
+        g[2].item(),
+        g[0].item(),
+        "a repeated target gets the same gradient"
+    );
+}
+
 /// The graph of a result lives exactly as long as its handles.
 #[test]
 fn dropping_the_result_frees_the_graph() {
