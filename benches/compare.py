@@ -142,7 +142,7 @@ def main():
                         env={"MATMUL_NUM_THREADS": str(t)}))
     print(f"\nferrograd vs PyTorch {torch_version} (eager, CPU, {args.threads} threads); "
           f"medians of {args.rounds} interleaved rounds")
-    print(f"{'workload':12s} {'unit':8s} {'ferrograd':>10s} {'pytorch':>10s} {'ratio':>7s} {'sgemm 2t':>9s} {'sgemm 1t':>9s}")
+    print(f"{'workload':12s} {'unit':8s} {'ferrograd':>10s} {'pytorch':>10s} {'ratio':>7s} {'sgemm 2t':>9s} {'sgemm 1t':>9s} {'of 2t':>9s}")
     for name, _, _, flops, unit in rows:
         r = results[name]
         f = statistics.median(r["ferrograd"])
@@ -150,14 +150,23 @@ def main():
         torch_times = results.get(TORCH_SAME_AS.get(name, name), {}).get("torch")
         if torch_times:
             t = statistics.median(torch_times)
-            line += f" {show(t, unit, flops):>10s} {f / t:7.3f}"
+            # The median of the rounds' own ratios: each round times both engines within
+            # seconds of each other, so the machine's drift between rounds cancels.
+            ratio = statistics.median(a / b for a, b in zip(r["ferrograd"], torch_times))
+            line += f" {show(t, unit, flops):>10s} {ratio:7.3f}"
         else:
             line += f" {'':>10s} {'':>7s}"
         for key in ("raw2", "raw1"):
             if r[key]:
                 line += f" {show(statistics.median(r[key]), unit, flops):>9s}"
+        if r["raw2"]:
+            # ferrograd's speed as a fraction of raw sgemm's at 2 threads, paired by round.
+            share = statistics.median(raw / own for own, raw in zip(r["ferrograd"], r["raw2"]))
+            line += f" {share:9.3f}"
         print(line)
-    print("ratio = ferrograd time / PyTorch time (below 1: ferrograd is faster)")
+    print("ratio = median over rounds of ferrograd's time / PyTorch's time in that round "
+          "(below 1: ferrograd is faster); of 2t = ferrograd's GFLOP/s / raw sgemm's at 2 threads, "
+          "median over rounds")
     if args.micrograd and "W5" in results:
         m = run_micrograd(args.python, 9)
         w5 = statistics.median(results["W5"]["ferrograd"]) * 1e3
