@@ -1,8 +1,7 @@
 //! Adagrad.
 
-use super::{assign, check_hyper, Optimizer};
+use super::{check_hyper, update_each, Optimizer};
 use crate::backend::Backend;
-use crate::grad_mode::no_grad;
 use crate::variable::Variable;
 
 /// Adagrad as PyTorch's `torch.optim.Adagrad`:
@@ -70,21 +69,21 @@ impl<B: Backend> Adagrad<B> {
 
 impl<B: Backend> Optimizer<B> for Adagrad<B> {
     fn step(&mut self) {
-        no_grad(|| {
-            for (p, state) in self.params.iter().zip(&mut self.state) {
-                let Some(mut g) = p.grad() else { continue };
-                if self.weight_decay != 0.0 {
-                    g += p.detach() * self.weight_decay;
-                }
-                let initial = Variable::<B>::elem(self.initial_accumulator_value);
+        let (lr, lr_decay, eps) = (self.lr, self.lr_decay, self.eps);
+        let initial = Variable::<B>::elem(self.initial_accumulator_value);
+        update_each(
+            &self.params,
+            &mut self.state,
+            self.weight_decay,
+            |p, g, state| {
                 let (step, sum) = state.get_or_insert_with(|| (0, g.full_like(initial)));
                 *step += 1;
-                let clr = self.lr / (1.0 + (*step - 1) as f64 * self.lr_decay);
+                let clr = lr / (1.0 + (*step - 1) as f64 * lr_decay);
                 *sum = &*sum + g.square();
-                let std = sum.sqrt() + self.eps;
-                assign(p, p.detach() - (g / std) * clr);
-            }
-        });
+                let std = sum.sqrt() + eps;
+                p.detach() - (g / std) * clr
+            },
+        );
     }
 
     fn parameters(&self) -> &[Variable<B>] {

@@ -1,8 +1,7 @@
 //! Adam and AdamW (with AMSGrad).
 
-use super::{assign, check_hyper, Optimizer};
+use super::{check_hyper, update_each, Optimizer};
 use crate::backend::Backend;
-use crate::grad_mode::no_grad;
 use crate::variable::Variable;
 
 #[derive(Debug)]
@@ -102,42 +101,43 @@ impl<B: Backend> Adam<B> {
 impl<B: Backend> Optimizer<B> for Adam<B> {
     fn step(&mut self) {
         let (beta1, beta2) = self.betas;
-        no_grad(|| {
-            for (p, state) in self.params.iter().zip(&mut self.state) {
-                let Some(mut g) = p.grad() else { continue };
-                let mut param = p.detach();
-                if self.weight_decay != 0.0 {
-                    if self.decoupled {
-                        param *= 1.0 - self.lr * self.weight_decay;
-                    } else {
-                        g += &param * self.weight_decay;
-                    }
-                }
-                let s = state.get_or_insert_with(|| Moments {
-                    step: 0,
-                    mean: g.zeros_like(),
-                    square: g.zeros_like(),
-                    max_square: self.amsgrad.then(|| g.zeros_like()),
-                });
-                s.step += 1;
-                // lerp, as PyTorch: m + (1 − β₁)(g − m)
-                s.mean = &s.mean + (&g - &s.mean) * (1.0 - beta1);
-                s.square = &s.square * beta2 + g.square() * (1.0 - beta2);
-                // powf, not powi: the same `pow` PyTorch's Python float arithmetic calls.
-                let t = s.step as f64;
-                let bias_correction1 = 1.0 - beta1.powf(t);
-                let bias_correction2_sqrt = (1.0 - beta2.powf(t)).sqrt();
-                let step_size = self.lr / bias_correction1;
-                let second = match &mut s.max_square {
-                    Some(max) => {
-                        *max = max.maximum(&s.square);
-                        max.clone()
-                    }
-                    None => s.square.clone(),
-                };
-                let denom = second.sqrt() / bias_correction2_sqrt + self.eps;
-                assign(p, param - (&s.mean / denom) * step_size);
+        let (lr, eps, amsgrad) = (self.lr, self.eps, self.amsgrad);
+        // Adam's decay is PyTorch's L2 term in the gradient (added by `update_each`);
+        // AdamW's shrinks the parameter itself.
+        let (l2, decoupled) = if self.decoupled {
+            (0.0, self.weight_decay)
+        } else {
+            (self.weight_decay, 0.0)
+        };
+        update_each(&self.params, &mut self.state, l2, |p, g, state| {
+            let mut param = p.detach();
+            if decoupled != 0.0 {
+                param *= 1.0 - lr * decoupled;
             }
+            let s = state.get_or_insert_with(|| Moments {
+                step: 0,
+                mean: g.zeros_like(),
+                square: g.zeros_like(),
+                max_square: amsgrad.then(|| g.zeros_like()),
+            });
+            s.step += 1;
+            // lerp, as PyTorch: m + (1 − β₁)(g − m)
+            s.mean = &s.mean + (&g - &s.mean) * (1.0 - beta1);
+            s.square = &s.square * beta2 + g.square() * (1.0 - beta2);
+            // powf, not powi: the same `pow` PyTorch's Python float arithmetic calls.
+            let t = s.step as f64;
+            let bias_correction1 = 1.0 - beta1.powf(t);
+            let bias_correction2_sqrt = (1.0 - beta2.powf(t)).sqrt();
+            let step_size = lr / bias_correction1;
+            let second = match &mut s.max_square {
+                Some(max) => {
+                    *max = max.maximum(&s.square);
+                    max.clone()
+                }
+                None => s.square.clone(),
+            };
+            let denom = second.sqrt() / bias_correction2_sqrt + eps;
+            param - (&s.mean / denom) * step_size
         });
     }
 

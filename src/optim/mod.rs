@@ -43,6 +43,7 @@ pub use schedule::{CosineAnnealingLr, LinearLr, LrSchedule, Scheduler, StepLr};
 pub use sgd::Sgd;
 
 use crate::backend::Backend;
+use crate::grad_mode::no_grad;
 use crate::variable::Variable;
 
 /// Something that updates parameters from their gradients.
@@ -85,9 +86,25 @@ pub trait Optimizer<B: Backend> {
     }
 }
 
-/// Replaces `p`'s value with `value` (computed without a graph).
-pub(crate) fn assign<B: Backend>(p: &Variable<B>, value: Variable<B>) {
-    p.set_value(value.value());
+/// The loop every optimizer's `step` runs: without recording a graph, for each parameter
+/// that has a gradient, adds PyTorch's L2 term `weight_decay·p` to the gradient (when the
+/// decay is not zero), then gives `update` the parameter, that gradient and the
+/// parameter's state, and replaces the parameter's value with what `update` returns.
+pub(crate) fn update_each<B: Backend, S>(
+    params: &[Variable<B>],
+    states: &mut [S],
+    weight_decay: f64,
+    mut update: impl FnMut(&Variable<B>, Variable<B>, &mut S) -> Variable<B>,
+) {
+    no_grad(|| {
+        for (p, state) in params.iter().zip(states) {
+            let Some(mut g) = p.grad() else { continue };
+            if weight_decay != 0.0 {
+                g += p.detach() * weight_decay;
+            }
+            p.set_value(update(p, g, state).value());
+        }
+    });
 }
 
 #[track_caller]

@@ -1,8 +1,7 @@
 //! RMSprop (with momentum, centred).
 
-use super::{assign, check_hyper, Optimizer};
+use super::{check_hyper, update_each, Optimizer};
 use crate::backend::Backend;
-use crate::grad_mode::no_grad;
 use crate::variable::Variable;
 
 #[derive(Debug)]
@@ -86,35 +85,36 @@ impl<B: Backend> RmsProp<B> {
 
 impl<B: Backend> Optimizer<B> for RmsProp<B> {
     fn step(&mut self) {
-        no_grad(|| {
-            for (p, state) in self.params.iter().zip(&mut self.state) {
-                let Some(mut g) = p.grad() else { continue };
-                if self.weight_decay != 0.0 {
-                    g += p.detach() * self.weight_decay;
-                }
+        let (lr, alpha, eps, momentum, centered) =
+            (self.lr, self.alpha, self.eps, self.momentum, self.centered);
+        update_each(
+            &self.params,
+            &mut self.state,
+            self.weight_decay,
+            |p, g, state| {
                 let s = state.get_or_insert_with(|| State {
                     square: g.zeros_like(),
-                    mean: self.centered.then(|| g.zeros_like()),
-                    momentum: (self.momentum > 0.0).then(|| g.zeros_like()),
+                    mean: centered.then(|| g.zeros_like()),
+                    momentum: (momentum > 0.0).then(|| g.zeros_like()),
                 });
-                s.square = &s.square * self.alpha + g.square() * (1.0 - self.alpha);
+                s.square = &s.square * alpha + g.square() * (1.0 - alpha);
                 let avg = match &mut s.mean {
                     Some(mean) => {
-                        *mean = &*mean + (&g - &*mean) * (1.0 - self.alpha);
+                        *mean = &*mean + (&g - &*mean) * (1.0 - alpha);
                         (&s.square - mean.square()).sqrt()
                     }
                     None => s.square.sqrt(),
-                } + self.eps;
+                } + eps;
                 let update = match &mut s.momentum {
                     Some(buffer) => {
-                        *buffer = &*buffer * self.momentum + &g / &avg;
+                        *buffer = &*buffer * momentum + &g / &avg;
                         buffer.clone()
                     }
                     None => g / avg,
                 };
-                assign(p, p.detach() - update * self.lr);
-            }
-        });
+                p.detach() - update * lr
+            },
+        );
     }
 
     fn parameters(&self) -> &[Variable<B>] {

@@ -1,8 +1,7 @@
 //! Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay.
 
-use super::{assign, check_hyper, Optimizer};
+use super::{check_hyper, update_each, Optimizer};
 use crate::backend::Backend;
-use crate::grad_mode::no_grad;
 use crate::variable::Variable;
 
 /// SGD as PyTorch's `torch.optim.SGD`:
@@ -80,27 +79,27 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
             !self.nesterov || (self.momentum > 0.0 && self.dampening == 0.0),
             "SGD: Nesterov momentum requires a momentum and zero dampening"
         );
-        no_grad(|| {
-            for (p, buffer) in self.params.iter().zip(&mut self.buffers) {
-                let Some(mut g) = p.grad() else { continue };
-                if self.weight_decay != 0.0 {
-                    g += p.detach() * self.weight_decay;
-                }
-                if self.momentum != 0.0 {
+        let (momentum, dampening, nesterov) = (self.momentum, self.dampening, self.nesterov);
+        update_each(
+            &self.params,
+            &mut self.buffers,
+            self.weight_decay,
+            |p, mut g, buffer| {
+                if momentum != 0.0 {
                     let b = match buffer.take() {
                         None => g.clone(),
-                        Some(b) => b * self.momentum + &g * (1.0 - self.dampening),
+                        Some(b) => b * momentum + &g * (1.0 - dampening),
                     };
-                    g = if self.nesterov {
-                        g + &b * self.momentum
+                    g = if nesterov {
+                        g + &b * momentum
                     } else {
                         b.clone()
                     };
                     *buffer = Some(b);
                 }
-                assign(p, p.detach() - g * self.lr);
-            }
-        });
+                p.detach() - g * self.lr
+            },
+        );
     }
 
     fn parameters(&self) -> &[Variable<B>] {
