@@ -246,34 +246,45 @@ fn draw(
     let root = BitMapBackend::new(file, (900, 380)).into_drawing_area();
     root.fill(&WHITE)?;
     let (left, right) = root.split_horizontally(450);
-    let epochs = (first + 1) as f64..(first + losses.len()) as f64 + 0.01;
     let top = losses.iter().cloned().fold(0.0, f64::max) * 1.05;
-    let mut chart = ChartBuilder::on(&left)
-        .caption("training loss", ("sans-serif", 20))
-        .margin(10)
-        .x_label_area_size(30)
-        .y_label_area_size(46)
-        .build_cartesian_2d(epochs.clone(), 0.0..top)?;
-    chart
-        .configure_mesh()
-        .disable_mesh()
-        .x_desc("epoch")
-        .label_style(("sans-serif", 13))
-        .draw()?;
-    chart.draw_series(LineSeries::new(
-        losses
-            .iter()
-            .enumerate()
-            .map(|(i, &l)| ((first + i + 1) as f64, l)),
-        common::SERIES[2].stroke_width(2),
-    ))?;
+    curve(
+        &left,
+        "training loss",
+        first,
+        losses,
+        0.0..top,
+        common::SERIES[2],
+    )?;
+    let percent: Vec<f64> = accuracies.iter().map(|a| 100.0 * a).collect();
     let low = accuracies.iter().cloned().fold(1.0, f64::min).min(0.9) * 100.0;
-    let mut chart = ChartBuilder::on(&right)
-        .caption("test accuracy (%)", ("sans-serif", 20))
+    curve(
+        &right,
+        "test accuracy (%)",
+        first,
+        &percent,
+        low..100.0,
+        common::SERIES[0],
+    )?;
+    root.present()?;
+    Ok(())
+}
+
+/// One value per epoch (epochs `first + 1` on) as a line in `area`, over `range`.
+fn curve(
+    area: &DrawingArea<BitMapBackend, plotters::coord::Shift>,
+    caption: &str,
+    first: usize,
+    values: &[f64],
+    range: std::ops::Range<f64>,
+    colour: RGBColor,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let epochs = (first + 1) as f64..(first + values.len()) as f64 + 0.01;
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 20))
         .margin(10)
         .x_label_area_size(30)
         .y_label_area_size(46)
-        .build_cartesian_2d(epochs, low..100.0)?;
+        .build_cartesian_2d(epochs, range)?;
     chart
         .configure_mesh()
         .disable_mesh()
@@ -281,12 +292,11 @@ fn draw(
         .label_style(("sans-serif", 13))
         .draw()?;
     chart.draw_series(LineSeries::new(
-        accuracies
+        values
             .iter()
             .enumerate()
-            .map(|(i, &a)| ((first + i + 1) as f64, 100.0 * a)),
-        common::SERIES[0].stroke_width(2),
+            .map(|(i, &v)| ((first + i + 1) as f64, v)),
+        colour.stroke_width(2),
     ))?;
-    root.present()?;
     Ok(())
 }
