@@ -9,7 +9,7 @@ mod workloads;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
-use workloads::tensor_f32;
+use workloads::{grad_sum, sum_f64, tensor_f32};
 
 fn w2(c: &mut Criterion) {
     for (n, check_sum, check_grad) in [
@@ -18,11 +18,11 @@ fn w2(c: &mut Criterion) {
     ] {
         let a = tensor_f32(201, &[n, n], -1.0, 1.0);
         let b = tensor_f32(202, &[n, n], -1.0, 1.0);
-        let sum: f64 = a.matmul(&b).to_vec().iter().map(|&x| x as f64).sum();
+        let sum = sum_f64(&a.matmul(&b));
         let (al, bl) = (a.clone().requires_grad(), b.clone().requires_grad());
         al.matmul(&bl).sum().backward();
-        let grad_sum: f64 = al.grad().unwrap().to_vec().iter().map(|&x| x as f64).sum();
-        eprintln!("W2 n={n} check: sum(C) {sum:.6} (reference {check_sum}), sum dA {grad_sum:.4} (reference {check_grad})");
+        let sum_da = grad_sum(&al);
+        eprintln!("W2 n={n} check: sum(C) {sum:.6} (reference {check_sum}), sum dA {sum_da:.4} (reference {check_grad})");
 
         let mut group = c.benchmark_group(format!("w2/n{n}"));
         group.throughput(Throughput::Elements(2 * (n as u64).pow(3)));

@@ -7,7 +7,7 @@
 mod workloads;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use workloads::tensor_f32;
+use workloads::{grad_sum, tensor_f32};
 
 fn w3(c: &mut Criterion) {
     for (n, check_loss, check_grad) in [
@@ -26,7 +26,7 @@ fn w3(c: &mut Criterion) {
             loss
         };
         let loss = step();
-        let grad_b: f64 = b.grad().unwrap().to_vec().iter().map(|&v| v as f64).sum();
+        let grad_b = grad_sum(&b);
         eprintln!(
             "W3 n={n} check: loss {:.6} (reference {check_loss}), sum db {grad_b:.4} (reference {check_grad})",
             loss.item()

@@ -8,7 +8,7 @@
 mod workloads;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use workloads::tensor_f32;
+use workloads::{grad_sum, tensor_f32};
 
 fn w4(c: &mut Criterion) {
     let x = tensor_f32(401, &[16], -1.0, 1.0).requires_grad();
@@ -29,7 +29,7 @@ fn w4(c: &mut Criterion) {
         loss
     };
     let loss = step();
-    let grad: f64 = x.grad().unwrap().to_vec().iter().map(|&v| v as f64).sum();
+    let grad = grad_sum(&x);
     eprintln!(
         "W4 check: loss {:.10} (reference -0.1648272318328915), sum dx {grad:.10e} (reference 0.0012669286968320917)",
         loss.item()

@@ -8,19 +8,12 @@ mod workloads;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
-use workloads::w1;
+use workloads::{grad_sum, w1};
 
 fn w6(c: &mut Criterion) {
     let problem = w1::conv();
     let loss = problem.step();
-    let grad: f64 = problem
-        .kernel
-        .grad()
-        .unwrap()
-        .to_vec()
-        .iter()
-        .map(|&v| v as f64)
-        .sum();
+    let grad = grad_sum(&problem.kernel);
     eprintln!(
         "W6 check: loss {:.8} (reference {}), sum dK {grad:.6} (reference {})",
         loss.item(),
@@ -32,14 +25,7 @@ fn w6(c: &mut Criterion) {
     eprintln!(
         "W6 in 2 shards: loss {:.8}, sum dK {:.6}",
         sharded.item(),
-        problem
-            .kernel
-            .grad()
-            .unwrap()
-            .to_vec()
-            .iter()
-            .map(|&v| v as f64)
-            .sum::<f64>()
+        grad_sum(&problem.kernel)
     );
     c.bench_function("w6/step", |b| b.iter(|| black_box(problem.step())));
     c.bench_function("w6/step_2shards", |b| {

@@ -1,5 +1,5 @@
-//! The benchmark workloads' synthetic data, exactly as ../shared/WORKLOADS.md (reproduced
-//! in BENCHMARKS.md) specifies, so that every engine starts from bit-identical inputs and
+//! The benchmark workloads' synthetic data, exactly as the workload spec (../shared/WORKLOADS.md,
+//! listed in BENCHMARKS.md) specifies, so that every engine starts from bit-identical inputs and
 //! reproduces the same check values.
 //!
 //! Shared by the criterion benches (`#[path]`-included) and by the test that checks the
@@ -63,4 +63,15 @@ pub fn tensor_f32(
 ) -> ferrograd::Variable<ferrograd_ndarray::NdArray<f32>> {
     let n = shape.iter().product();
     ferrograd::Variable::from_vec(uniform_f32(s, n, lo, hi), shape).expect("shape and data agree")
+}
+
+/// The sum of an `f32` tensor's elements, accumulated in `f64`: how the benches compare a
+/// result with its check value.
+pub fn sum_f64(x: &ferrograd::Variable<ferrograd_ndarray::NdArray<f32>>) -> f64 {
+    x.to_vec().iter().map(|&v| v as f64).sum()
+}
+
+/// The sum of `x`'s gradient (see [`sum_f64`]).
+pub fn grad_sum(x: &ferrograd::Variable<ferrograd_ndarray::NdArray<f32>>) -> f64 {
+    sum_f64(&x.grad().expect("a gradient after backward"))
 }

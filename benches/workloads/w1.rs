@@ -2,7 +2,7 @@
 //! W6: a small conv net's forward and backward. Data and parameters from the workload
 //! streams.
 
-use super::{labels, linear, tensor_f32, uniform_f32};
+use super::{grad_sum, labels, linear, tensor_f32, uniform_f32};
 use ferrograd::data_parallel::{backward_shards, shard_ranges};
 use ferrograd::nn::functional::{conv2d, cross_entropy, max_pool2d, Reduction};
 use ferrograd::nn::{Forward, Linear, Module, Relu, Sequential};
@@ -96,13 +96,7 @@ impl Mlp {
         self.model.zero_grad();
         let loss = self.loss();
         loss.backward();
-        let g: f64 = self.model.parameters()[0]
-            .grad()
-            .unwrap()
-            .to_vec()
-            .iter()
-            .map(|&v| v as f64)
-            .sum();
+        let g = grad_sum(&self.model.parameters()[0]);
         self.model.zero_grad();
         (loss.item() as f64, g)
     }
