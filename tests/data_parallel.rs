@@ -142,30 +142,21 @@ fn shards_on_the_scalar_backend() {
     };
     let ranges = shard_ranges(points.len(), 3);
     let per_shard = |i: usize| points[ranges[i].clone()].iter().map(loss_of).sum::<V>();
-    let one = in_pool(1, || {
-        model.zero_grad();
-        let loss = backward_shards(&model, ranges.len(), per_shard);
-        (
-            loss.item(),
-            model
-                .parameters()
-                .iter()
-                .map(|p| p.grad().unwrap().item())
-                .collect::<Vec<_>>(),
-        )
-    });
-    let two = in_pool(2, || {
-        model.zero_grad();
-        let loss = backward_shards(&model, ranges.len(), per_shard);
-        (
-            loss.item(),
-            model
-                .parameters()
-                .iter()
-                .map(|p| p.grad().unwrap().item())
-                .collect::<Vec<_>>(),
-        )
-    });
+    let on_threads = |threads: usize| {
+        in_pool(threads, || {
+            model.zero_grad();
+            let loss = backward_shards(&model, ranges.len(), per_shard);
+            (
+                loss.item(),
+                model
+                    .parameters()
+                    .iter()
+                    .map(|p| p.grad().unwrap().item())
+                    .collect::<Vec<_>>(),
+            )
+        })
+    };
+    let (one, two) = (on_threads(1), on_threads(2));
     assert_eq!(one.0.to_bits(), two.0.to_bits());
     assert_eq!(one.1, two.1);
     // And the sum of per-point gradients, computed directly.

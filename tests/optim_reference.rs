@@ -121,19 +121,13 @@ fn trajectory_ndarray(case: &Value) {
         })
         .collect();
     let mut opt = optimizer(case, params.clone());
-    for (k, (grads, after)) in case["grads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(case["after_each_step"].as_array().unwrap())
-        .enumerate()
-    {
-        for (p, g) in params.iter().zip(grads.as_array().unwrap()) {
+    for (k, (grads, after)) in steps(case).enumerate() {
+        for (p, g) in params.iter().zip(grads) {
             let g = tensor(g);
             p.set_grad(Some(T::from_vec(g.data, &g.shape).unwrap()));
         }
         opt.step();
-        for (i, (p, expected)) in params.iter().zip(after.as_array().unwrap()).enumerate() {
+        for (i, (p, expected)) in params.iter().zip(after).enumerate() {
             assert_close(
                 &format!("{name} step {k} param {i}"),
                 &p.to_vec(),
@@ -147,40 +141,36 @@ fn trajectory_ndarray(case: &Value) {
 fn trajectory_scalar(case: &Value) {
     type V = Variable<Scalar<f64>>;
     let name = case["name"].as_str().unwrap();
-    let params: Vec<V> = case["params"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|p| tensor(p).data)
+    let params: Vec<V> = flatten(case["params"].as_array().unwrap())
+        .into_iter()
         .map(|x| V::scalar(x).requires_grad())
         .collect();
     let mut opt = optimizer(case, params.clone());
-    for (k, (grads, after)) in case["grads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .zip(case["after_each_step"].as_array().unwrap())
-        .enumerate()
-    {
-        let flat: Vec<f64> = grads
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|g| tensor(g).data)
-            .collect();
-        for (p, g) in params.iter().zip(flat) {
+    for (k, (grads, after)) in steps(case).enumerate() {
+        for (p, g) in params.iter().zip(flatten(grads)) {
             p.set_grad(Some(V::scalar(g)));
         }
         opt.step();
-        let expected: Vec<f64> = after
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|t| tensor(t).data)
-            .collect();
         let got: Vec<f64> = params.iter().map(|p| p.item()).collect();
-        assert_close(&format!("{name} (scalar) step {k}"), &got, &expected);
+        assert_close(&format!("{name} (scalar) step {k}"), &got, &flatten(after));
     }
+}
+
+/// A trajectory's steps: the gradients given at each step and the parameters expected
+/// after it, one tensor per parameter.
+fn steps(case: &Value) -> impl Iterator<Item = (&Vec<Value>, &Vec<Value>)> {
+    let grads = case["grads"].as_array().unwrap();
+    let after = case["after_each_step"].as_array().unwrap();
+    assert_eq!(grads.len(), after.len(), "one expectation per step");
+    grads
+        .iter()
+        .map(|g| g.as_array().unwrap())
+        .zip(after.iter().map(|a| a.as_array().unwrap()))
+}
+
+/// Every element of a list of tensors, in order.
+fn flatten(tensors: &[Value]) -> Vec<f64> {
+    tensors.iter().flat_map(|t| tensor(t).data).collect()
 }
 
 fn schedule(case: &Value) {
