@@ -264,13 +264,17 @@ pub trait Ops: Clone + Copy + Debug + Default + Send + Sync + 'static {
     fn sum_to(x: &Self::Tensor, shape: &[usize]) -> Self::Tensor;
 
     /// Runs `pass`, a whole backward pass, where this backend's kernels run best;
-    /// `largest` is the most elements of any value near the graph's root, a hint of how
-    /// large the pass's kernels are. The default runs the pass on the calling thread. A
+    /// `largest` computes the most elements of any value near the graph's root, a hint of
+    /// how large the pass's kernels are (a walk of a few dozen nodes, so a backend that
+    /// does not need it never calls it). The default runs the pass on the calling thread. A
     /// backend whose large kernels fork onto a thread pool may run it on a pool thread
     /// instead, so that each parallel kernel forks from inside the pool rather than
     /// handing its work over from outside, which costs a wake-up per kernel.
-    fn run_backward<R: Send>(largest: usize, pass: impl FnOnce() -> R + Send) -> R {
-        let _ = largest;
+    fn run_backward<R: Send>(
+        largest: impl FnOnce() -> usize,
+        pass: impl FnOnce() -> R + Send,
+    ) -> R {
+        drop(largest);
         pass()
     }
 }

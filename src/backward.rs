@@ -77,48 +77,51 @@ pub(crate) fn run<B: Backend>(
         }
     };
 
-    B::run_backward(largest_value_near(root), || {
-        with_grad_mode(create_graph, || {
-            let mut pending = Pending::new(root);
-            pending.add(root, upstream);
-            while let Some((output, grad)) = pending.pop() {
-                if !targets.is_empty() {
-                    capture(&output, &grad);
-                }
-                let NodeKind::Op(op) = &tracked(&output).kind else {
-                    unreachable!("leaves are not queued");
-                };
-                let grad = if op.elementwise {
-                    grad
-                } else {
-                    materialize(grad, &output)
-                };
-                let inputs = op.inputs.as_slice();
-                for (i, input) in inputs.iter().enumerate() {
-                    if input.is_tracked() {
-                        let g = (op.derivative)(i, inputs, &output, &grad);
-                        pending.add(input, reduce_to_input(g, input));
+    B::run_backward(
+        || largest_value_near(root),
+        || {
+            with_grad_mode(create_graph, || {
+                let mut pending = Pending::new(root);
+                pending.add(root, upstream);
+                while let Some((output, grad)) = pending.pop() {
+                    if !targets.is_empty() {
+                        capture(&output, &grad);
+                    }
+                    let NodeKind::Op(op) = &tracked(&output).kind else {
+                        unreachable!("leaves are not queued");
+                    };
+                    let grad = if op.elementwise {
+                        grad
+                    } else {
+                        materialize(grad, &output)
+                    };
+                    let inputs = op.inputs.as_slice();
+                    for (i, input) in inputs.iter().enumerate() {
+                        if input.is_tracked() {
+                            let g = (op.derivative)(i, inputs, &output, &grad);
+                            pending.add(input, reduce_to_input(g, input));
+                        }
                     }
                 }
-            }
-            for (leaf, grad) in std::mem::take(&mut pending.leaves) {
-                let grad = materialize(grad, &leaf);
-                if !targets.is_empty() {
-                    capture(&leaf, &grad);
+                for (leaf, grad) in std::mem::take(&mut pending.leaves) {
+                    let grad = materialize(grad, &leaf);
+                    if !targets.is_empty() {
+                        capture(&leaf, &grad);
+                    }
+                    if matches!(sink, Sink::Leaves) {
+                        let NodeKind::Leaf(node) = &tracked(&leaf).kind else {
+                            unreachable!("only leaves are listed as leaves");
+                        };
+                        let mut slot = node.grad.lock().unwrap_or_else(PoisonError::into_inner);
+                        *slot = Some(match slot.take() {
+                            None => grad,
+                            Some(old) => old + grad,
+                        });
+                    }
                 }
-                if matches!(sink, Sink::Leaves) {
-                    let NodeKind::Leaf(node) = &tracked(&leaf).kind else {
-                        unreachable!("only leaves are listed as leaves");
-                    };
-                    let mut slot = node.grad.lock().unwrap_or_else(PoisonError::into_inner);
-                    *slot = Some(match slot.take() {
-                        None => grad,
-                        Some(old) => old + grad,
-                    });
-                }
-            }
-        })
-    });
+            })
+        },
+    );
 
     captured
         .into_iter()

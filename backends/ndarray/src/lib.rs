@@ -105,8 +105,11 @@ impl<T: Elem> Ops for NdArray<T> {
         reduce::sum_to(x, shape)
     }
 
-    fn run_backward<R: Send>(largest: usize, pass: impl FnOnce() -> R + Send) -> R {
-        if largest >= parallel::POOL_BACKWARD_MIN {
+    fn run_backward<R: Send>(
+        largest: impl FnOnce() -> usize,
+        pass: impl FnOnce() -> R + Send,
+    ) -> R {
+        if largest() >= parallel::POOL_BACKWARD_MIN {
             parallel::in_pool(pass)
         } else {
             pass()
