@@ -37,16 +37,18 @@ ROWS = [
     ("W4", ("w4_overhead", "w4/chain_1000_ops"), "W4", None, "us/op"),
     ("W5", ("w5_scalar_mlp", "w5/scalar_f64/step"), None, None, "ms"),
     ("W5_tensor", ("w5_tensor_mlp", "w5/ndarray_f32/step"), "W5_tensor", None, "ms"),
-    ("W5t_2shards", ("w5_tensor_mlp", "w5/ndarray_f32/step_2shards"), None, None, "ms"),
+    ("W5t_mgcode", ("w5_tensor_mlp", "w5/ndarray_f32/micrograd_code"), None, None, "ms"),
+    ("W5t_mg_2shards", ("w5_tensor_mlp", "w5/ndarray_f32/micrograd_code_2shards"), None, None, "ms"),
     ("W6", ("w6_conv", "w6/step"), "W6", None, "ms"),
     ("W6_2shards", ("w6_conv", "w6/step_2shards"), None, None, "ms"),
 ]
 
 # Variants of a workload, compared with PyTorch's figure for the workload itself: the W1
-# step run wholly inside the rayon pool (rayon::scope), and with the batch split into two
-# data-parallel shards (ferrograd::data_parallel).
+# step run wholly inside the rayon pool (rayon::scope), steps with the batch split into two
+# data-parallel shards (ferrograd::data_parallel), and W5 written with micrograd's own
+# model code (a neuron per op chain on 100-element columns) instead of matrix products.
 TORCH_SAME_AS = {"W1_scope": "W1", "W1_2shards": "W1", "W1L_2shards": "W1L",
-                 "W5t_2shards": "W5_tensor", "W6_2shards": "W6"}
+                 "W5t_mgcode": "W5_tensor", "W5t_mg_2shards": "W5_tensor", "W6_2shards": "W6"}
 
 # Graph nodes of ferrograd's W5 step (Variable::node_count of the loss).
 W5_NODES = 65_412

@@ -148,7 +148,8 @@ def w4():
 
 
 def w5_tensor():
-    """micrograd's W5 model, batched in f32 tensors (one column per feature)."""
+    """micrograd's W5 model, batched in f32 tensors: the [100, 2] batch through three
+    matrix products."""
     t = np.pi * np.arange(50) / 49
     pts = np.concatenate([np.stack([np.cos(t), np.sin(t)], 1), np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1)])
     pts = (pts + 0.2 * stream_u(501, 200).reshape(100, 2) - 0.1).astype(np.float32)

@@ -97,3 +97,41 @@ fn w5_check_values_on_the_tensor_backend() {
         "{grad_w0}"
     );
 }
+
+#[test]
+fn w5_check_values_as_matrix_products() {
+    let (points, labels) = w5::data();
+    let model = w5::matrix_model::<NdArray<f64>>();
+    assert_eq!(model.num_parameters(), 337);
+    let (x, y) = w5::rows(&points, &labels);
+    let loss = w5::loss_matrix(&model, &x, &y);
+    loss.backward();
+    let grad_w0 = model.parameters()[0].grad().unwrap().sum().item();
+    // The data are f32 values and the model is evaluated in f64, as on the scalar backend,
+    // so the check values hold to rounding.
+    assert!(
+        (loss.item() - w5::CHECK_LOSS).abs() < 1e-12,
+        "{}",
+        loss.item()
+    );
+    assert!((grad_w0 - w5::CHECK_GRAD_W0).abs() < 1e-12, "{grad_w0}");
+}
+
+#[test]
+fn w5_matrix_products_in_f32_agree_with_the_check_values() {
+    let (points, labels) = w5::data();
+    let model = w5::matrix_model::<NdArray<f32>>();
+    let (x, y) = w5::rows(&points, &labels);
+    let loss = w5::loss_matrix(&model, &x, &y);
+    loss.backward();
+    let grad_w0 = model.parameters()[0].grad().unwrap().sum().item() as f64;
+    let loss = loss.item() as f64;
+    assert!(
+        (loss - w5::CHECK_LOSS).abs() <= 1e-3 * w5::CHECK_LOSS.abs() + 1e-6,
+        "{loss}"
+    );
+    assert!(
+        (grad_w0 - w5::CHECK_GRAD_W0).abs() <= 1e-3 * w5::CHECK_GRAD_W0.abs() + 1e-4,
+        "{grad_w0}"
+    );
+}

@@ -4,7 +4,7 @@
 use super::{stream_u, uniform};
 use ferrograd::data_parallel::{backward_shards, shard_ranges};
 use ferrograd::nn::functional::{hinge_loss, Reduction};
-use ferrograd::nn::{Mlp, Module};
+use ferrograd::nn::{Forward, Linear, Mlp, Module, Relu, Sequential};
 use ferrograd::random::Rng;
 use ferrograd::{no_grad, Backend, Element, TensorOps, Variable};
 
@@ -69,7 +69,7 @@ pub fn model<B: Backend>() -> Mlp<B> {
 }
 
 /// The sum of squared parameters times 1e-4.
-fn regulariser<B: Backend>(model: &Mlp<B>) -> Variable<B> {
+fn regulariser<B: Backend>(model: &impl Module<B>) -> Variable<B> {
     let squares: Variable<B> = model.parameters().iter().map(|p| (p * p).sum()).sum();
     squares * 1e-4
 }
@@ -122,9 +122,58 @@ pub fn loss_batched<B: Backend>(
     hinge_loss(&scores, y, Reduction::Mean) + regulariser(model)
 }
 
+/// The same model as three matrix products, as a tensor engine runs it (and as W5's
+/// PyTorch version is written): `Linear` layers whose `[out, in]` weights hold
+/// [`initial_weights`], zero biases, ReLU between them.
+pub fn matrix_model<B: TensorOps>() -> Sequential<B> {
+    let linear = |l: usize| {
+        let values: Vec<B::Elem> = initial_weights(l)
+            .into_iter()
+            .flatten()
+            .map(B::Elem::from_f64)
+            .collect();
+        let weight = Variable::from_vec(values, &[SIZES[l + 1], SIZES[l]]).expect("[out, in]");
+        Linear::from_parameters(weight, Some(Variable::zeros(&[SIZES[l + 1]])))
+    };
+    Sequential::new()
+        .add(linear(0))
+        .add(Relu)
+        .add(linear(1))
+        .add(Relu)
+        .add(linear(2))
+}
+
+/// The batch as a `[100, 2]` matrix, one row per point, and the labels.
+pub fn rows<B: Backend>(points: &[[f64; 2]], labels: &[f64]) -> (Variable<B>, Variable<B>) {
+    let n = points.len();
+    let values = points
+        .iter()
+        .flatten()
+        .map(|&v| B::Elem::from_f64(v))
+        .collect();
+    let x = Variable::from_vec(values, &[n, 2]).expect("two coordinates per point");
+    let y = Variable::from_vec(labels.iter().map(|&v| B::Elem::from_f64(v)).collect(), &[n])
+        .expect("one label per point");
+    (x, y)
+}
+
+/// The loss of [`matrix_model`] on the `[n, 2]` batch: the same mean hinge loss and
+/// regulariser as [`loss_batched`].
+pub fn loss_matrix<B: TensorOps>(
+    model: &Sequential<B>,
+    x: &Variable<B>,
+    y: &Variable<B>,
+) -> Variable<B> {
+    let scores = model.forward(x).reshape(&[y.shape()[0]]);
+    hinge_loss(&scores, y, Reduction::Mean) + regulariser(model)
+}
+
 /// One SGD step with learning rate 0.05 after `loss`: zero the gradients, backward,
 /// update. Returns the loss.
-pub fn sgd_step<B: Backend>(model: &Mlp<B>, loss: impl FnOnce() -> Variable<B>) -> Variable<B> {
+pub fn sgd_step<B: Backend>(
+    model: &impl Module<B>,
+    loss: impl FnOnce() -> Variable<B>,
+) -> Variable<B> {
     model.zero_grad();
     let loss = loss();
     loss.backward();
@@ -160,7 +209,7 @@ pub fn sgd_step_sharded<B: TensorOps>(
 }
 
 /// SGD with learning rate 0.05 on every parameter that has a gradient.
-fn update<B: Backend>(model: &Mlp<B>) {
+fn update<B: Backend>(model: &impl Module<B>) {
     no_grad(|| {
         for p in model.parameters() {
             if let Some(g) = p.grad() {
