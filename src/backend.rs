@@ -22,6 +22,8 @@ use crate::element::Element;
 use crate::error::Result;
 use std::fmt::Debug;
 
+pub use crate::leaf_cell::{AtomicCell, LeafCell, LockedCell};
+
 /// An elementwise function of one argument, applied by [`Ops::unary`].
 ///
 /// Unary kernels go through this one entry so that a new activation adds a variant here
@@ -232,6 +234,9 @@ pub trait Ops: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// The stored value of one graph node: a number for the scalar backend, an n-d array
     /// for a tensor backend. Cloning must be cheap (a copy or a reference count).
     type Tensor: Clone + Debug + Send + Sync + 'static;
+    /// Where a leaf (a parameter) keeps its value: [`LockedCell`] serves any value;
+    /// the scalar backend uses [`AtomicCell`], which reads without a lock.
+    type Leaf: LeafCell<Self::Tensor>;
 
     /// A short name for messages, such as `"Scalar<f64>"`.
     fn name() -> &'static str;

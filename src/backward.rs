@@ -85,31 +85,31 @@ pub(crate) fn run<B: Backend>(
                 pending.add(root, upstream);
                 while let Some((output, grad)) = pending.pop() {
                     if !targets.is_empty() {
-                        capture(&output, &grad);
+                        capture(output, &grad);
                     }
-                    let NodeKind::Op(op) = &tracked(&output).kind else {
+                    let NodeKind::Op(op) = &tracked(output).kind else {
                         unreachable!("leaves are not queued");
                     };
                     let grad = if op.elementwise {
                         grad
                     } else {
-                        materialize(grad, &output)
+                        materialize(grad, output)
                     };
                     let inputs = op.inputs.as_slice();
                     for (i, input) in inputs.iter().enumerate() {
                         if input.is_tracked() {
-                            let g = (op.derivative)(i, inputs, &output, &grad);
+                            let g = (op.derivative)(i, inputs, output, &grad);
                             pending.add(input, reduce_to_input(g, input));
                         }
                     }
                 }
                 for (leaf, grad) in std::mem::take(&mut pending.leaves) {
-                    let grad = materialize(grad, &leaf);
+                    let grad = materialize(grad, leaf);
                     if !targets.is_empty() {
-                        capture(&leaf, &grad);
+                        capture(leaf, &grad);
                     }
                     if matches!(sink, Sink::Leaves) {
-                        let NodeKind::Leaf(node) = &tracked(&leaf).kind else {
+                        let NodeKind::Leaf(node) = &tracked(leaf).kind else {
                             unreachable!("only leaves are listed as leaves");
                         };
                         let mut slot = node.grad.lock().unwrap_or_else(PoisonError::into_inner);
@@ -173,21 +173,26 @@ fn tracked<B: Backend>(var: &Variable<B>) -> &Arc<Node<B>> {
     var.node().expect("graph nodes are tracked")
 }
 
+/// A variable of the graph being differentiated and the gradient pending for it. The
+/// variable is borrowed from the graph (the root, or an input held by a node), which the
+/// pass borrows throughout: queueing a node costs no reference count.
+type Queued<'a, B> = (&'a Variable<B>, Variable<B>);
+
 /// The gradients waiting to be handed on, for one backward pass.
-struct Pending<B: Backend> {
+struct Pending<'a, B: Backend> {
     root_seq: u64,
-    /// Op nodes by `root_seq − seq`: a handle on the node and its pending gradient. The
-    /// table is reused from pass to pass (see [`Scratch`]).
-    dense: Vec<Option<(Variable<B>, Variable<B>)>>,
+    /// Op nodes by `root_seq − seq`, with their pending gradients. The table's memory is
+    /// reused from pass to pass (see [`Scratch`]).
+    dense: Vec<Option<Queued<'a, B>>>,
     /// Every dense slot below `cursor` is empty.
     cursor: usize,
     /// Op nodes that do not fit the dense table, with their index in `far` by address and
     /// a heap of `(seq, index)` giving the next to visit.
-    far: Vec<Option<(Variable<B>, Variable<B>)>>,
+    far: Vec<Option<Queued<'a, B>>>,
     far_index: AddressMap<usize>,
     far_order: BinaryHeap<(u64, Reverse<usize>)>,
     /// Leaves in the order they were reached, with their accumulated gradient.
-    leaves: Vec<(Variable<B>, Variable<B>)>,
+    leaves: Vec<Queued<'a, B>>,
     foreign_leaves: AddressMap<u32>,
     thread: u32,
     pass: u64,
@@ -198,8 +203,8 @@ struct Pending<B: Backend> {
 /// of stretching the table.
 const DENSE_MIN_WINDOW: usize = 4096;
 
-impl<B: Backend> Pending<B> {
-    fn new(root: &Variable<B>) -> Self {
+impl<'a, B: Backend> Pending<'a, B> {
+    fn new(root: &'a Variable<B>) -> Self {
         Pending {
             root_seq: tracked(root).seq,
             dense: Scratch::take(),
@@ -215,7 +220,7 @@ impl<B: Backend> Pending<B> {
     }
 
     /// Adds `grad` to the gradient pending for `var` (a tracked variable).
-    fn add(&mut self, var: &Variable<B>, grad: Variable<B>) {
+    fn add(&mut self, var: &'a Variable<B>, grad: Variable<B>) {
         let node = tracked(var);
         match &node.kind {
             NodeKind::Leaf(leaf) => self.add_to_leaf(var, leaf, grad),
@@ -228,7 +233,7 @@ impl<B: Backend> Pending<B> {
                     }
                     match &mut self.dense[j] {
                         slot @ None => {
-                            *slot = Some((var.clone(), grad));
+                            *slot = Some((var, grad));
                             self.cursor = self.cursor.min(j);
                             return;
                         }
@@ -249,7 +254,7 @@ impl<B: Backend> Pending<B> {
         !self.far_index.is_empty() && self.far_index.contains_key(&address(node))
     }
 
-    fn add_far(&mut self, var: &Variable<B>, node: &Arc<Node<B>>, grad: Variable<B>) {
+    fn add_far(&mut self, var: &'a Variable<B>, node: &Arc<Node<B>>, grad: Variable<B>) {
         match self.far_index.get(&address(node)) {
             Some(&i) => {
                 let (_, sum) = self.far[i]
@@ -259,14 +264,14 @@ impl<B: Backend> Pending<B> {
             }
             None => {
                 let i = self.far.len();
-                self.far.push(Some((var.clone(), grad)));
+                self.far.push(Some((var, grad)));
                 self.far_index.insert(address(node), i);
                 self.far_order.push((node.seq, Reverse(i)));
             }
         }
     }
 
-    fn add_to_leaf(&mut self, var: &Variable<B>, leaf: &LeafNode<B>, grad: Variable<B>) {
+    fn add_to_leaf(&mut self, var: &'a Variable<B>, leaf: &LeafNode<B>, grad: Variable<B>) {
         let index = if leaf.owner == self.thread {
             if leaf.visit_pass.load(Ordering::Relaxed) == self.pass {
                 Some(leaf.visit_slot.load(Ordering::Relaxed))
@@ -288,12 +293,12 @@ impl<B: Backend> Pending<B> {
         };
         match index {
             Some(i) => accumulate(&mut self.leaves[i as usize].1, grad),
-            None => self.leaves.push((var.clone(), grad)),
+            None => self.leaves.push((var, grad)),
         }
     }
 
     /// The op node with the largest `seq` still pending, and its gradient.
-    fn pop(&mut self) -> Option<(Variable<B>, Variable<B>)> {
+    fn pop(&mut self) -> Option<Queued<'a, B>> {
         while self.cursor < self.dense.len() && self.dense[self.cursor].is_none() {
             self.cursor += 1;
         }
@@ -308,7 +313,7 @@ impl<B: Backend> Pending<B> {
         }
     }
 
-    fn pop_far(&mut self) -> Option<(Variable<B>, Variable<B>)> {
+    fn pop_far(&mut self) -> Option<Queued<'a, B>> {
         let (_, Reverse(i)) = self.far_order.pop()?;
         let entry = self.far[i].take();
         if let Some((var, _)) = &entry {
@@ -318,7 +323,7 @@ impl<B: Backend> Pending<B> {
     }
 }
 
-impl<B: Backend> Drop for Pending<B> {
+impl<B: Backend> Drop for Pending<'_, B> {
     fn drop(&mut self) {
         Scratch::give_back(std::mem::take(&mut self.dense));
     }
@@ -330,7 +335,9 @@ impl<B: Backend> Drop for Pending<B> {
 /// type (one table type per backend) and keeps tables of up to `MAX_CACHED` slots.
 struct Scratch;
 
-type DenseTable<B> = Vec<Option<(Variable<B>, Variable<B>)>>;
+/// A dense table as the cache keeps it: empty, so the lifetime of the borrows it held no
+/// longer matters (see [`relabel`]).
+type DenseTable<B> = Vec<Option<Queued<'static, B>>>;
 
 thread_local! {
     static SCRATCH: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
@@ -340,29 +347,43 @@ const MAX_CACHED: usize = 1 << 22;
 
 impl Scratch {
     /// An empty table, with the capacity of the last one given back on this thread.
-    fn take<B: Backend>() -> DenseTable<B> {
-        SCRATCH
+    fn take<'a, B: Backend>() -> Vec<Option<Queued<'a, B>>> {
+        let table: DenseTable<B> = SCRATCH
             .with(|cache| {
                 let mut cache = cache.borrow_mut();
                 let i = cache.iter().position(|t| t.is::<DenseTable<B>>())?;
                 cache.swap_remove(i).downcast::<DenseTable<B>>().ok()
             })
             .map(|table| *table)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        relabel(table)
     }
 
     /// Keeps an (emptied) table for the next pass on this thread.
-    fn give_back<B: Backend>(mut table: DenseTable<B>) {
+    fn give_back<B: Backend>(table: Vec<Option<Queued<'_, B>>>) {
         if table.capacity() == 0 || table.capacity() > MAX_CACHED {
             return;
         }
-        table.clear();
+        let table: DenseTable<B> = relabel(table);
         let _ = SCRATCH.try_with(|cache| {
             if let Ok(mut cache) = cache.try_borrow_mut() {
                 cache.push(Box::new(table));
             }
         });
     }
+}
+
+/// Empties `table` and returns its memory as a vector of `U`, a type of the same layout
+/// (here: the same entries borrowing for another lifetime). Collecting a vector's own
+/// iterator into a type of the same size and alignment reuses its allocation, so the
+/// capacity survives (checked by a test); were it not to, the cache would only lose its
+/// effect, never its correctness.
+fn relabel<T, U>(mut table: Vec<T>) -> Vec<U> {
+    table.clear();
+    table
+        .into_iter()
+        .map(|_| unreachable!("the table was emptied"))
+        .collect()
 }
 
 fn accumulate<B: Backend>(sum: &mut Variable<B>, grad: Variable<B>) {
@@ -432,5 +453,22 @@ impl Hasher for AddressHasher {
 
     fn finish(&self) -> u64 {
         self.0 ^ (self.0 >> 29)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relabel;
+
+    #[test]
+    fn relabel_keeps_the_allocation() {
+        let text = String::from("borrowed");
+        let mut table: Vec<Option<(&str, u64)>> = Vec::with_capacity(1000);
+        table.push(Some((&text, 1)));
+        let pointer = table.as_ptr() as usize;
+        let kept: Vec<Option<(&'static str, u64)>> = relabel(table);
+        assert!(kept.is_empty());
+        assert_eq!(kept.capacity(), 1000);
+        assert_eq!(kept.as_ptr() as usize, pointer);
     }
 }

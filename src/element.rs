@@ -45,9 +45,24 @@ pub trait Element: Float + Default + Debug + Display + Send + Sync + 'static {
     /// Values from little-endian bytes; `None` if the length is not a whole number of
     /// values.
     fn from_le_bytes(bytes: &[u8]) -> Option<Vec<Self>>;
+
+    /// The bits of the value, widened to 64 (how [`AtomicCell`](crate::backend::AtomicCell)
+    /// stores a number).
+    fn to_bits64(self) -> u64;
+
+    /// The value whose bits [`to_bits64`](Element::to_bits64) returned.
+    fn from_bits64(bits: u64) -> Self;
 }
 
 impl Element for f32 {
+    fn to_bits64(self) -> u64 {
+        u64::from(self.to_bits())
+    }
+
+    fn from_bits64(bits: u64) -> Self {
+        f32::from_bits(bits as u32)
+    }
+
     const DTYPE: DType = DType::F32;
 
     fn from_f64(x: f64) -> Self {
@@ -77,6 +92,14 @@ impl Element for f32 {
 }
 
 impl Element for f64 {
+    fn to_bits64(self) -> u64 {
+        self.to_bits()
+    }
+
+    fn from_bits64(bits: u64) -> Self {
+        f64::from_bits(bits)
+    }
+
     const DTYPE: DType = DType::F64;
 
     fn from_f64(x: f64) -> Self {

@@ -1,10 +1,10 @@
 //! Graph nodes, and dropping a graph of any depth without recursion.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, LeafCell};
 use crate::variable::Variable;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// The derivative rule of an op, recorded with its result.
 ///
@@ -59,7 +59,7 @@ pub(crate) struct OpNode<B: Backend> {
 /// A leaf that requires a gradient: a parameter or an input being differentiated.
 /// Its value can be replaced in place (by an optimizer), and gradients accumulate into it.
 pub(crate) struct LeafNode<B: Backend> {
-    pub(crate) value: RwLock<B::Tensor>,
+    pub(crate) value: B::Leaf,
     pub(crate) grad: Mutex<Option<Variable<B>>>,
     /// The thread that created the leaf: the only thread that touches the marks below.
     pub(crate) owner: u32,
@@ -73,7 +73,7 @@ pub(crate) struct LeafNode<B: Backend> {
 impl<B: Backend> LeafNode<B> {
     pub(crate) fn new(value: B::Tensor) -> Self {
         LeafNode {
-            value: RwLock::new(value),
+            value: LeafCell::new(value),
             grad: Mutex::new(None),
             owner: thread_tag(),
             visit_pass: AtomicU64::new(0),

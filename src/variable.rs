@@ -1,6 +1,6 @@
 //! `Variable<B>`: a value in a computation, and a handle on its graph node.
 
-use crate::backend::Backend;
+use crate::backend::{Backend, LeafCell};
 use crate::element::Element;
 use crate::error::{Error, Result};
 use crate::node::{LeafNode, Node, NodeKind};
@@ -164,11 +164,7 @@ impl<B: Backend> Variable<B> {
             Inner::Constant(value) => value.clone(),
             Inner::Tracked(node) => match &node.kind {
                 NodeKind::Op(op) => op.value.clone(),
-                NodeKind::Leaf(leaf) => leaf
-                    .value
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone(),
+                NodeKind::Leaf(leaf) => leaf.value.get(),
             },
         }
     }
@@ -312,15 +308,17 @@ impl<B: Backend> Variable<B> {
     pub fn set_value(&self, value: B::Tensor) {
         match self.node().map(|n| &n.kind) {
             Some(NodeKind::Leaf(leaf)) => {
-                let mut slot = leaf.value.write().unwrap_or_else(PoisonError::into_inner);
-                if B::shape(&slot) != B::shape(&value) {
+                // Shapes never change (every replacement is checked), so checking against a
+                // read taken before the write cannot miss a concurrent change of shape.
+                let old = leaf.value.get();
+                if B::shape(&old) != B::shape(&value) {
                     panic!(
                         "set_value: the new value has shape {:?}, the leaf has shape {:?}",
                         B::shape(&value),
-                        B::shape(&slot)
+                        B::shape(&old)
                     );
                 }
-                *slot = value;
+                leaf.value.set(value);
             }
             _ => panic!("set_value: only a leaf that requires a gradient can be updated in place"),
         }

@@ -62,6 +62,7 @@ pub(crate) fn standard<T: Elem>(x: &Tensor<T>) -> std::borrow::Cow<'_, Tensor<T>
 impl<T: Elem> Ops for NdArray<T> {
     type Elem = T;
     type Tensor = Tensor<T>;
+    type Leaf = ferrograd::backend::LockedCell<Tensor<T>>;
 
     fn name() -> &'static str {
         match T::DTYPE {

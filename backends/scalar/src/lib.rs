@@ -39,6 +39,9 @@ pub struct Scalar<T>(PhantomData<T>);
 impl<T: Element> Ops for Scalar<T> {
     type Elem = T;
     type Tensor = T;
+    /// A parameter's number read with one atomic load: a scalar graph reads each weight
+    /// once per sample, forward and backward.
+    type Leaf = ferrograd::backend::AtomicCell<T>;
 
     fn name() -> &'static str {
         match T::DTYPE {
