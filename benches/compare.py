@@ -144,11 +144,11 @@ def main():
                         env={"MATMUL_NUM_THREADS": str(t)}))
     print(f"\nferrograd vs PyTorch {torch_version} (eager, CPU, {args.threads} threads); "
           f"medians of {args.rounds} interleaved rounds")
-    print(f"{'workload':12s} {'unit':8s} {'ferrograd':>10s} {'pytorch':>10s} {'ratio':>7s} {'sgemm 2t':>9s} {'sgemm 1t':>9s} {'of 2t':>9s}")
+    print(f"{'workload':14s} {'unit':8s} {'ferrograd':>10s} {'pytorch':>10s} {'ratio':>7s} {'sgemm 2t':>9s} {'sgemm 1t':>9s} {'of 2t':>9s}")
     for name, _, _, flops, unit in rows:
         r = results[name]
         f = statistics.median(r["ferrograd"])
-        line = f"{name:12s} {unit:8s} {show(f, unit, flops):>10s}"
+        line = f"{name:14s} {unit:8s} {show(f, unit, flops):>10s}"
         torch_times = results.get(TORCH_SAME_AS.get(name, name), {}).get("torch")
         if torch_times:
             t = statistics.median(torch_times)
