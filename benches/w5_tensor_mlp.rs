@@ -16,30 +16,27 @@ use ferrograd_ndarray::NdArray;
 use std::hint::black_box;
 use workloads::w5;
 
-fn w5_tensor(c: &mut Criterion) {
-    let (points, labels) = w5::data();
-    let model = w5::matrix_model::<NdArray<f32>>();
-    let (x, y) = w5::rows(&points, &labels);
-    let loss = w5::sgd_step(&model, || w5::loss_matrix(&model, &x, &y));
+/// Prints the loss at the initial parameters next to the reference, before any step.
+fn print_check(formulation: &str, loss: f32) {
     eprintln!(
-        "W5 (tensor, matrix products) check: loss {:.8} (reference {})",
-        loss.item(),
+        "W5 (tensor, {formulation}) check: loss {loss:.8} (reference {})",
         w5::CHECK_LOSS
     );
+}
+
+fn w5_tensor(c: &mut Criterion) {
+    let (points, labels) = w5::data();
+
     let model = w5::matrix_model::<NdArray<f32>>();
+    let (x, y) = w5::rows(&points, &labels);
+    print_check("matrix products", w5::loss_matrix(&model, &x, &y).item());
     c.bench_function("w5/ndarray_f32/step", |b| {
         b.iter(|| black_box(w5::sgd_step(&model, || w5::loss_matrix(&model, &x, &y))))
     });
 
     let model = w5::model::<NdArray<f32>>();
     let (x, y) = w5::columns(&points, &labels);
-    let loss = w5::sgd_step(&model, || w5::loss_batched(&model, &x, &y));
-    eprintln!(
-        "W5 (tensor, micrograd code) check: loss {:.8} (reference {})",
-        loss.item(),
-        w5::CHECK_LOSS
-    );
-    let model = w5::model::<NdArray<f32>>();
+    print_check("micrograd code", w5::loss_batched(&model, &x, &y).item());
     c.bench_function("w5/ndarray_f32/micrograd_code", |b| {
         b.iter(|| black_box(w5::sgd_step(&model, || w5::loss_batched(&model, &x, &y))))
     });

@@ -49,6 +49,28 @@ fn generator_test_vectors() {
     assert_eq!(b, [0.006639855448156595, 0.024647517129778862]);
 }
 
+/// Asserts the W5 check values within WORKLOADS.md's tolerance for comparing with
+/// PyTorch's float64 run (what an f32 engine must meet).
+fn assert_w5_check_values(loss: f64, grad_w0: f64) {
+    assert!(
+        (loss - w5::CHECK_LOSS).abs() <= 1e-3 * w5::CHECK_LOSS.abs() + 1e-6,
+        "loss {loss}"
+    );
+    assert!(
+        (grad_w0 - w5::CHECK_GRAD_W0).abs() <= 1e-3 * w5::CHECK_GRAD_W0.abs() + 1e-4,
+        "sum of dW0 {grad_w0}"
+    );
+}
+
+/// Asserts the W5 check values to rounding: what an f64 evaluation of the f32 data meets.
+fn assert_w5_check_values_to_rounding(loss: f64, grad_w0: f64) {
+    assert!((loss - w5::CHECK_LOSS).abs() < 1e-12, "loss {loss}");
+    assert!(
+        (grad_w0 - w5::CHECK_GRAD_W0).abs() < 1e-12,
+        "sum of dW0 {grad_w0}"
+    );
+}
+
 #[test]
 fn w5_check_values_on_the_scalar_backend() {
     let (points, labels) = w5::data();
@@ -62,16 +84,7 @@ fn w5_check_values_on_the_scalar_backend() {
         .flat_map(|n| &n.weights)
         .map(|w| w.grad().unwrap().item())
         .sum();
-    // WORKLOADS.md's tolerance for comparing with PyTorch's float64 run.
-    assert!((loss.item() - w5::CHECK_LOSS).abs() <= 1e-3 * w5::CHECK_LOSS.abs() + 1e-6);
-    assert!((grad_w0 - w5::CHECK_GRAD_W0).abs() <= 1e-3 * w5::CHECK_GRAD_W0.abs() + 1e-4);
-    // In f64 the agreement is in fact to rounding.
-    assert!(
-        (loss.item() - w5::CHECK_LOSS).abs() < 1e-12,
-        "{}",
-        loss.item()
-    );
-    assert!((grad_w0 - w5::CHECK_GRAD_W0).abs() < 1e-12, "{grad_w0}");
+    assert_w5_check_values_to_rounding(loss.item(), grad_w0);
 }
 
 #[test]
@@ -87,15 +100,7 @@ fn w5_check_values_on_the_tensor_backend() {
         .flat_map(|n| &n.weights)
         .map(|w| w.grad().unwrap().item() as f64)
         .sum();
-    let loss = loss.item() as f64;
-    assert!(
-        (loss - w5::CHECK_LOSS).abs() <= 1e-3 * w5::CHECK_LOSS.abs() + 1e-6,
-        "{loss}"
-    );
-    assert!(
-        (grad_w0 - w5::CHECK_GRAD_W0).abs() <= 1e-3 * w5::CHECK_GRAD_W0.abs() + 1e-4,
-        "{grad_w0}"
-    );
+    assert_w5_check_values(loss.item() as f64, grad_w0);
 }
 
 #[test]
@@ -107,14 +112,7 @@ fn w5_check_values_as_matrix_products() {
     let loss = w5::loss_matrix(&model, &x, &y);
     loss.backward();
     let grad_w0 = model.parameters()[0].grad().unwrap().sum().item();
-    // The data are f32 values and the model is evaluated in f64, as on the scalar backend,
-    // so the check values hold to rounding.
-    assert!(
-        (loss.item() - w5::CHECK_LOSS).abs() < 1e-12,
-        "{}",
-        loss.item()
-    );
-    assert!((grad_w0 - w5::CHECK_GRAD_W0).abs() < 1e-12, "{grad_w0}");
+    assert_w5_check_values_to_rounding(loss.item(), grad_w0);
 }
 
 #[test]
@@ -125,13 +123,5 @@ fn w5_matrix_products_in_f32_agree_with_the_check_values() {
     let loss = w5::loss_matrix(&model, &x, &y);
     loss.backward();
     let grad_w0 = model.parameters()[0].grad().unwrap().sum().item() as f64;
-    let loss = loss.item() as f64;
-    assert!(
-        (loss - w5::CHECK_LOSS).abs() <= 1e-3 * w5::CHECK_LOSS.abs() + 1e-6,
-        "{loss}"
-    );
-    assert!(
-        (grad_w0 - w5::CHECK_GRAD_W0).abs() <= 1e-3 * w5::CHECK_GRAD_W0.abs() + 1e-4,
-        "{grad_w0}"
-    );
+    assert_w5_check_values(loss.item() as f64, grad_w0);
 }
