@@ -1,6 +1,6 @@
 //! Seeded initialisation: the same seed gives the same values on every backend and run.
 //!
-//! Every value is drawn in `f64` from [`Rng`](crate::random::Rng) and then rounded to the
+//! Every value is drawn in `f64` from [`Rng`] and then rounded to the
 //! backend's element type, so a model built from a seed is identical, to the bit, on the
 //! scalar and the tensor backend, and from one run to the next. Fan-in and fan-out follow
 //! PyTorch: for a weight of shape `[out, in, k...]`, `fan_in = in · Πk` and

@@ -10,16 +10,16 @@
 //!
 //! | family | ops |
 //! | --- | --- |
-//! | [arithmetic](arithmetic) | `add sub mul div pow maximum minimum neg` |
-//! | [math](math) | `exp log sqrt sin cos tanh sigmoid abs square reciprocal erf softplus powf` |
-//! | [activation](activation) | `relu leaky_relu elu clamp` |
-//! | [broadcast](broadcast) | `expand sum_to` (broadcasting and its backward) |
-//! | [reduce](reduce) | `sum` |
-//! | [shape_ops](shape_ops) (tensor) | `reshape permute narrow pad_dim cat` |
-//! | [reduce_dims](reduce_dims) (tensor) | `sum_dims max_dim min_dim` |
-//! | [linalg](linalg) (tensor) | `matmul` |
-//! | [index](index) (tensor) | `index_select index_add gather scatter_add` |
-//! | [window](window) (tensor) | `unfold2d fold2d` |
+//! | [arithmetic] | `add sub mul div pow maximum minimum neg` |
+//! | [math] | `exp log sqrt sin cos tanh sigmoid abs square reciprocal erf softplus powf` |
+//! | [activation] | `relu leaky_relu elu clamp` |
+//! | [broadcast] | `expand sum_to` (broadcasting and its backward) |
+//! | [reduce] | `sum` |
+//! | [shape_ops] (tensor) | `reshape permute narrow pad_dim cat` |
+//! | [reduce_dims] (tensor) | `sum_dims max_dim min_dim` |
+//! | [linalg] (tensor) | `matmul` |
+//! | [index] (tensor) | `index_select index_add gather scatter_add` |
+//! | [window] (tensor) | `unfold2d fold2d` |
 //!
 //! *Compositions* are written in terms of primitives, so their derivatives follow:
 //! `mean`, `gelu`, `gelu_tanh`; on tensor backends `transpose unsqueeze squeeze flatten
@@ -27,7 +27,7 @@
 //! [`nn::functional`](crate::nn::functional) (losses, `layer_norm`, `conv2d`, pooling,
 //! `embedding`).
 //!
-//! *Masks* ([compare](compare): `gt ge lt le eq sign`) are not differentiable (their
+//! *Masks* ([compare]: `gt ge lt le eq sign`) are not differentiable (their
 //! derivative is zero almost everywhere) and always return constants.
 //!
 //! Broadcasting's backward (summing a gradient back to an input's shape) is applied once,
