@@ -460,6 +460,40 @@ impl Indices {
         self.data.is_empty()
     }
 
+    /// The rows `rows` along the first dimension (a shard of a batch's targets), as
+    /// `Variable::narrow(0, ..)` takes them from the batch's inputs.
+    ///
+    /// ```
+    /// use ferrograd::Indices;
+    ///
+    /// let y = Indices::new(vec![3, 1, 4, 1, 5, 9], &[3, 2]).unwrap();
+    /// let shard = y.rows(1..3);
+    /// assert_eq!(shard.shape(), [2, 2]);
+    /// assert_eq!(shard.data(), [4, 1, 5, 9]);
+    /// ```
+    ///
+    /// # Panics
+    /// If the indices are rank 0 or the range is not within the first dimension.
+    #[track_caller]
+    pub fn rows(&self, rows: std::ops::Range<usize>) -> Self {
+        let Some(&count) = self.shape.first() else {
+            panic!("Indices::rows: rank-0 indices have no rows");
+        };
+        if rows.start > rows.end || rows.end > count {
+            panic!(
+                "Indices::rows: rows {rows:?} out of range for shape {:?}",
+                self.shape
+            );
+        }
+        let row = self.shape[1..].iter().product::<usize>();
+        let mut shape = self.shape.clone();
+        shape[0] = rows.len();
+        Indices {
+            data: std::sync::Arc::new(self.data[rows.start * row..rows.end * row].to_vec()),
+            shape,
+        }
+    }
+
     /// The same indices with another shape of as many elements.
     pub(crate) fn with_shape(&self, shape: Vec<usize>) -> Self {
         debug_assert_eq!(shape.iter().product::<usize>(), self.data.len());

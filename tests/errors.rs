@@ -66,6 +66,14 @@ fn shape_mismatches_name_the_op_the_shapes_and_the_callers_line() {
             }),
         ),
         (
+            "Indices::rows",
+            &["Indices::rows", "2..5", "[4]"],
+            Box::new(|at| {
+                at.set(line!() + 1);
+                let _ = Indices::vector(vec![0, 1, 2, 3]).rows(2..5);
+            }),
+        ),
+        (
             "matmul",
             &["matmul", "[2, 3]", "[4, 5]"],
             Box::new(|at| {

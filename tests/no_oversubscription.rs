@@ -57,7 +57,7 @@ fn sharded_steps_with_parallel_kernels_use_only_the_pool_threads() {
             model.zero_grad();
             let loss = backward_shards(&model, ranges.len(), |i| {
                 let r = &ranges[i];
-                let labels = Indices::vector(y.data()[r.clone()].to_vec());
+                let labels = y.rows(r.clone());
                 let logits = model.forward(&x.narrow(0, r.start, r.len()));
                 cross_entropy(&logits, &labels, 0.0, Reduction::Sum).unwrap() / n as f64
             });

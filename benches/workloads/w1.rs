@@ -82,7 +82,7 @@ impl Mlp {
         let ranges = shard_ranges(n, shards);
         let loss = backward_shards(&self.model, ranges.len(), |i| {
             let r = &ranges[i];
-            let labels = Indices::vector(self.y.data()[r.clone()].to_vec());
+            let labels = self.y.rows(r.clone());
             let logits = self.model.forward(&self.x.narrow(0, r.start, r.len()));
             cross_entropy(&logits, &labels, 0.0, Reduction::Sum).expect("labels in range")
                 / n as f64
@@ -177,7 +177,7 @@ impl Conv {
         backward_shards(params, ranges.len(), |i| {
             let r = &ranges[i];
             let x = self.x.narrow(0, r.start, r.len());
-            let labels = Indices::vector(self.y.data()[r.clone()].to_vec());
+            let labels = self.y.rows(r.clone());
             let h = conv2d(&x, &self.kernel, Some(&self.kernel_bias), 1, 0).relu();
             let h = max_pool2d(&h, 2, 2).reshape(&[r.len(), 1352]);
             cross_entropy(&self.head.forward(&h), &labels, 0.0, Reduction::Sum)
