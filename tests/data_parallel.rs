@@ -10,21 +10,21 @@ use ferrograd_ndarray::NdArray;
 use ferrograd_scalar::Scalar;
 
 fn mlp<B: ferrograd::TensorOps>() -> Sequential<B> {
-    let mut rng = Rng::new(3);
-    Sequential::new()
-        .add(Linear::new(20, 64, true, &mut rng))
-        .add(Relu)
-        .add(Linear::new(64, 5, true, &mut rng))
+    mlp_with(None)
 }
 
-/// With dropout too: its masks must not depend on which thread runs which shard.
-fn mlp_with_dropout<B: ferrograd::TensorOps>() -> Sequential<B> {
+/// The MLP, with a dropout layer before its head when `dropout` is given: dropout's masks
+/// must not depend on which thread runs which shard.
+fn mlp_with<B: ferrograd::TensorOps>(dropout: Option<Dropout>) -> Sequential<B> {
     let mut rng = Rng::new(3);
-    Sequential::new()
+    let model = Sequential::new()
         .add(Linear::new(20, 64, true, &mut rng))
-        .add(Relu)
-        .add(Dropout::new(0.3, 9))
-        .add(Linear::new(64, 5, true, &mut rng))
+        .add(Relu);
+    let model = match dropout {
+        Some(d) => model.add(d),
+        None => model,
+    };
+    model.add(Linear::new(64, 5, true, &mut rng))
 }
 
 fn batch<B: Backend>(n: usize) -> (Variable<B>, Indices) {
@@ -71,7 +71,7 @@ fn dropout_in_shards_is_independent_of_the_threads() {
     // Two steps each, so that the per-step draws are exercised too.
     let twice = |threads| {
         in_pool(threads, || {
-            let model = mlp_with_dropout::<NdArray<f32>>();
+            let model = mlp_with::<NdArray<f32>>(Some(Dropout::new(0.3, 9)));
             let first = run_model_ref(&model, 4);
             let second = run_model_ref(&model, 4);
             (first, second)
@@ -89,7 +89,7 @@ fn run_model_ref<B: ferrograd::TensorOps>(model: &Sequential<B>, shards: usize) 
     let ranges = shard_ranges(96, shards);
     let loss = backward_shards(model, ranges.len(), |i| {
         let r = &ranges[i];
-        let labels = Indices::vector(y.data()[r.clone()].to_vec());
+        let labels = y.rows(r.clone());
         cross_entropy(
             &model.forward(&x.narrow(0, r.start, r.len())),
             &labels,
