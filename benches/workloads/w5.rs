@@ -107,9 +107,7 @@ pub fn columns<B: Backend>(points: &[[f64; 2]], labels: &[f64]) -> ([Variable<B>
         )
         .expect("one value per point")
     };
-    let y = Variable::from_vec(labels.iter().map(|&v| B::Elem::from_f64(v)).collect(), &[n])
-        .expect("one label per point");
-    ([col(0), col(1)], y)
+    ([col(0), col(1)], label_vector(labels))
 }
 
 /// The loss with the whole batch at once (a tensor backend): the same model code.
@@ -152,9 +150,16 @@ pub fn rows<B: Backend>(points: &[[f64; 2]], labels: &[f64]) -> (Variable<B>, Va
         .map(|&v| B::Elem::from_f64(v))
         .collect();
     let x = Variable::from_vec(values, &[n, 2]).expect("two coordinates per point");
-    let y = Variable::from_vec(labels.iter().map(|&v| B::Elem::from_f64(v)).collect(), &[n])
-        .expect("one label per point");
-    (x, y)
+    (x, label_vector(labels))
+}
+
+/// The labels (±1) as a vector.
+fn label_vector<B: Backend>(labels: &[f64]) -> Variable<B> {
+    Variable::from_vec(
+        labels.iter().map(|&v| B::Elem::from_f64(v)).collect(),
+        &[labels.len()],
+    )
+    .expect("one value per label")
 }
 
 /// The loss of [`matrix_model`] on the `[n, 2]` batch: the same mean hinge loss and
