@@ -170,8 +170,8 @@ impl<B: Backend> Variable<B> {
     }
 
     /// The value, borrowed where it can be (constants and op results hold theirs
-    /// immutably) and cloned only for leaves, whose value sits behind a lock: what ops read
-    /// their inputs through.
+    /// immutably) and cloned only for leaves, whose value sits in a replaceable
+    /// [`LeafCell`]: what ops read their inputs through.
     pub(crate) fn value_ref(&self) -> Cow<'_, B::Tensor> {
         match &self.inner {
             Inner::Constant(value) => Cow::Borrowed(value),
