@@ -1,7 +1,9 @@
 //! Bad input gets a clear error: shape mismatches panic naming the op, both shapes and the
-//! caller's line; bad data (wrong lengths, indices out of range) returns a typed error.
+//! caller's line, as do invalid optimizer settings (naming the setting and the value); bad
+//! data (wrong lengths, indices out of range) returns a typed error.
 
 use ferrograd::nn::functional::{self as f, Reduction};
+use ferrograd::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
 use ferrograd::{Error, Indices, Variable};
 use ferrograd_ndarray::NdArray;
 use std::cell::Cell;
@@ -41,7 +43,7 @@ fn panic_of(f: impl FnOnce()) -> (String, u32) {
 
 /// One test, so that the panic hook is not shared between threads.
 #[test]
-fn shape_mismatches_name_the_op_the_shapes_and_the_callers_line() {
+fn misuse_panics_naming_the_op_the_values_and_the_callers_line() {
     // (op, what the message must name, code that panics after recording its line)
     type Case = (
         &'static str,
@@ -140,7 +142,116 @@ fn shape_mismatches_name_the_op_the_shapes_and_the_callers_line() {
             }),
         ),
     ];
-    for (op, needles, run) in cases {
+    let params = || vec![t(&[2]).requires_grad()];
+    // Every optimizer setting PyTorch rejects, rejected here too (NaN included).
+    let settings: Vec<Case> = vec![
+        (
+            "Sgd::new",
+            &["invalid learning rate: -0.1"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = Sgd::new(params(), -0.1);
+            }),
+        ),
+        (
+            "Sgd::momentum",
+            &["invalid momentum: -0.5"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = Sgd::new(params(), 0.1).momentum(-0.5);
+            }),
+        ),
+        (
+            "Adam::betas",
+            &["invalid beta2: 1"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = Adam::new(params(), 0.1).betas(0.9, 1.0);
+            }),
+        ),
+        (
+            "Adam::eps",
+            &["invalid eps: -0.00000001"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = Adam::new(params(), 0.1).eps(-1e-8);
+            }),
+        ),
+        (
+            "RmsProp::alpha",
+            &["invalid alpha: -0.5"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = RmsProp::new(params(), 0.1).alpha(-0.5);
+            }),
+        ),
+        (
+            "RmsProp::eps",
+            &["invalid eps: -0.5"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = RmsProp::new(params(), 0.1).eps(-0.5);
+            }),
+        ),
+        (
+            "RmsProp::weight_decay",
+            &["invalid weight decay: -0.5"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = RmsProp::new(params(), 0.1).weight_decay(-0.5);
+            }),
+        ),
+        (
+            "RmsProp::momentum",
+            &["invalid momentum: -0.5"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = RmsProp::new(params(), 0.1).momentum(-0.5);
+            }),
+        ),
+        (
+            "Adagrad::lr_decay",
+            &["invalid learning-rate decay: -0.5"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = Adagrad::new(params(), 0.1).lr_decay(-0.5);
+            }),
+        ),
+        (
+            "Adagrad::weight_decay",
+            &["invalid weight decay: -0.5"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = Adagrad::new(params(), 0.1).weight_decay(-0.5);
+            }),
+        ),
+        (
+            "Adagrad::initial_accumulator_value",
+            &["invalid initial accumulator value: -0.5"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = Adagrad::new(params(), 0.1).initial_accumulator_value(-0.5);
+            }),
+        ),
+        (
+            "Adagrad::eps",
+            &["invalid eps: -0.5"],
+            Box::new(move |at| {
+                at.set(line!() + 1);
+                let _ = Adagrad::new(params(), 0.1).eps(-0.5);
+            }),
+        ),
+        (
+            "set_learning_rate",
+            &["invalid learning rate: NaN"],
+            Box::new(move |at| {
+                let mut opt = Adam::new(params(), 0.1);
+                at.set(line!() + 1);
+                opt.set_learning_rate(f64::NAN);
+            }),
+        ),
+    ];
+    for (op, needles, run) in cases.into_iter().chain(settings) {
         let at = Cell::new(0);
         let (message, line) = panic_of(|| run(&at));
         let expected_line = at.get();

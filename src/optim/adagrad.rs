@@ -43,25 +43,45 @@ impl<B: Backend> Adagrad<B> {
     }
 
     /// With learning-rate decay per step.
+    ///
+    /// # Panics
+    /// If `lr_decay` is negative or NaN.
+    #[track_caller]
     pub fn lr_decay(mut self, lr_decay: f64) -> Self {
+        check_hyper("learning-rate decay", lr_decay, lr_decay >= 0.0);
         self.lr_decay = lr_decay;
         self
     }
 
     /// With L2 weight decay added to the gradient.
+    ///
+    /// # Panics
+    /// If `weight_decay` is negative or NaN.
+    #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        check_hyper("weight decay", weight_decay, weight_decay >= 0.0);
         self.weight_decay = weight_decay;
         self
     }
 
     /// With the accumulator's starting value.
+    ///
+    /// # Panics
+    /// If `value` is negative or NaN.
+    #[track_caller]
     pub fn initial_accumulator_value(mut self, value: f64) -> Self {
+        check_hyper("initial accumulator value", value, value >= 0.0);
         self.initial_accumulator_value = value;
         self
     }
 
     /// With the denominator's `eps`.
+    ///
+    /// # Panics
+    /// If `eps` is negative or NaN.
+    #[track_caller]
     pub fn eps(mut self, eps: f64) -> Self {
+        check_hyper("eps", eps, eps >= 0.0);
         self.eps = eps;
         self
     }
@@ -94,7 +114,9 @@ impl<B: Backend> Optimizer<B> for Adagrad<B> {
         self.lr
     }
 
+    #[track_caller]
     fn set_learning_rate(&mut self, lr: f64) {
+        check_hyper("learning rate", lr, lr >= 0.0);
         self.lr = lr;
     }
 }

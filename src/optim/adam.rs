@@ -78,7 +78,12 @@ impl<B: Backend> Adam<B> {
     }
 
     /// With the denominator's `eps`.
+    ///
+    /// # Panics
+    /// If `eps` is negative or NaN.
+    #[track_caller]
     pub fn eps(mut self, eps: f64) -> Self {
+        check_hyper("eps", eps, eps >= 0.0);
         self.eps = eps;
         self
     }
@@ -149,7 +154,9 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
         self.lr
     }
 
+    #[track_caller]
     fn set_learning_rate(&mut self, lr: f64) {
+        check_hyper("learning rate", lr, lr >= 0.0);
         self.lr = lr;
     }
 }

@@ -76,6 +76,9 @@ pub trait Optimizer<B: Backend> {
     fn learning_rate(&self) -> f64;
 
     /// Sets the learning rate (what schedules do between epochs).
+    ///
+    /// # Panics
+    /// If `lr` is negative or NaN (the optimizers of this crate check it).
     fn set_learning_rate(&mut self, lr: f64);
 
     /// Clears the gradient of every parameter.

@@ -53,25 +53,45 @@ impl<B: Backend> RmsProp<B> {
     }
 
     /// With the smoothing constant α.
+    ///
+    /// # Panics
+    /// If `alpha` is negative or NaN.
+    #[track_caller]
     pub fn alpha(mut self, alpha: f64) -> Self {
+        check_hyper("alpha", alpha, alpha >= 0.0);
         self.alpha = alpha;
         self
     }
 
     /// With the denominator's `eps`.
+    ///
+    /// # Panics
+    /// If `eps` is negative or NaN.
+    #[track_caller]
     pub fn eps(mut self, eps: f64) -> Self {
+        check_hyper("eps", eps, eps >= 0.0);
         self.eps = eps;
         self
     }
 
     /// With L2 weight decay added to the gradient.
+    ///
+    /// # Panics
+    /// If `weight_decay` is negative or NaN.
+    #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
+        check_hyper("weight decay", weight_decay, weight_decay >= 0.0);
         self.weight_decay = weight_decay;
         self
     }
 
     /// With momentum.
+    ///
+    /// # Panics
+    /// If `momentum` is negative or NaN.
+    #[track_caller]
     pub fn momentum(mut self, momentum: f64) -> Self {
+        check_hyper("momentum", momentum, momentum >= 0.0);
         self.momentum = momentum;
         self
     }
@@ -125,7 +145,9 @@ impl<B: Backend> Optimizer<B> for RmsProp<B> {
         self.lr
     }
 
+    #[track_caller]
     fn set_learning_rate(&mut self, lr: f64) {
+        check_hyper("learning rate", lr, lr >= 0.0);
         self.lr = lr;
     }
 }

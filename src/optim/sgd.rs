@@ -110,7 +110,9 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
         self.lr
     }
 
+    #[track_caller]
     fn set_learning_rate(&mut self, lr: f64) {
+        check_hyper("learning rate", lr, lr >= 0.0);
         self.lr = lr;
     }
 }
