@@ -3,7 +3,8 @@
 //! Trains an MLP on the UCI hand-written digits (8×8 images, shipped in `data/`) on the
 //! tensor backend in `f32` with AdamW and a cosine learning-rate schedule, showing a progress bar with the loss and throughput,
 //! then prints the test accuracy, draws the loss and accuracy curves, and saves a
-//! checkpoint. `--resume` continues training from that checkpoint.
+//! checkpoint of the model and one of the optimizer's state (AdamW's moments). `--resume`
+//! continues training from them, with a new cosine cycle (a warm restart).
 //!
 //! `--shards N` computes each batch's gradient data-parallel: the batch is cut into N
 //! shards whose forward and backward passes run as separate rayon tasks, and the
@@ -117,6 +118,7 @@ fn main() {
     let shards: usize =
         common::flag("--shards").map_or(1, |s| s.parse().expect("--shards takes a number"));
     let checkpoint_path = out.join("digits.safetensors");
+    let optimizer_path = out.join("digits-optimizer.safetensors");
 
     let (images, labels) = load_digits();
     let mut rng = Rng::new(SEED);
@@ -154,7 +156,15 @@ fn main() {
         println!("data-parallel: {shards} shards per batch");
     }
 
-    let mut opt = AdamW::new(net.parameters(), 2e-3).weight_decay(1e-2);
+    let base_lr = 2e-3;
+    let mut opt = AdamW::new(net.parameters(), base_lr).weight_decay(1e-2);
+    if common::switch("--resume") {
+        match checkpoint::load_optimizer(&mut opt, &optimizer_path) {
+            // The moments carry on; the learning rate starts a new cycle.
+            Ok(()) => opt.set_learning_rate(base_lr),
+            Err(e) => println!("no optimizer state ({e}): AdamW starts afresh"),
+        }
+    }
     let mut schedule = Scheduler::new(
         CosineAnnealingLr {
             t_max: epochs,
@@ -231,6 +241,8 @@ fn main() {
     checkpoint::save_with_metadata(&net, &checkpoint_path, &[("epoch", &last)])
         .expect("saving the checkpoint");
     println!("wrote {}", checkpoint_path.display());
+    checkpoint::save_optimizer(&opt, &optimizer_path).expect("saving the optimizer");
+    println!("wrote {}", optimizer_path.display());
     let curves = out.join("digits_curves.png");
     draw(first_epoch, &losses, &accuracies, &curves).expect("drawing");
     println!("wrote {}", curves.display());

@@ -1,7 +1,9 @@
 //! Adagrad.
 
+use super::state::{read_states, OptimizerState, ParamState};
 use super::{check_hyper, update_each, Optimizer};
 use crate::backend::Backend;
+use crate::checkpoint::Problem;
 use crate::variable::Variable;
 
 /// Adagrad as PyTorch's `torch.optim.Adagrad`:
@@ -108,6 +110,23 @@ impl<B: Backend> Optimizer<B> for Adagrad<B> {
 
     fn parameters(&self) -> &[Variable<B>] {
         &self.params
+    }
+
+    fn state_dict(&self) -> OptimizerState<B::Elem> {
+        OptimizerState::from_states("adagrad", self.lr, &self.state, |(step, sum)| {
+            ParamState::new(Some(*step), &[("sum", Some(sum))])
+        })
+    }
+
+    fn load_state_dict(&mut self, state: OptimizerState<B::Elem>) -> Result<(), Vec<Problem>> {
+        let (lr, states) = read_states("adagrad", &self.params, state, |r| {
+            let step = r.step();
+            let sum = r.buffer("sum");
+            Some((step?, sum?))
+        })?;
+        self.lr = lr;
+        self.state = states;
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {

@@ -1,7 +1,9 @@
 //! Adam and AdamW (with AMSGrad).
 
+use super::state::{read_states, OptimizerState, ParamState};
 use super::{check_hyper, update_each, Optimizer};
 use crate::backend::Backend;
+use crate::checkpoint::Problem;
 use crate::variable::Variable;
 
 #[derive(Debug)]
@@ -103,6 +105,16 @@ impl<B: Backend> Adam<B> {
     }
 }
 
+impl<B: Backend> Adam<B> {
+    fn kind(&self) -> &'static str {
+        if self.decoupled {
+            "adamw"
+        } else {
+            "adam"
+        }
+    }
+}
+
 impl<B: Backend> Optimizer<B> for Adam<B> {
     fn step(&mut self) {
         let (beta1, beta2) = self.betas;
@@ -148,6 +160,37 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
     fn parameters(&self) -> &[Variable<B>] {
         &self.params
+    }
+
+    fn state_dict(&self) -> OptimizerState<B::Elem> {
+        OptimizerState::from_states(self.kind(), self.lr, &self.state, |s| {
+            let buffers = [
+                ("exp_avg", Some(&s.mean)),
+                ("exp_avg_sq", Some(&s.square)),
+                ("max_exp_avg_sq", s.max_square.as_ref()),
+            ];
+            ParamState::new(Some(s.step), &buffers)
+        })
+    }
+
+    fn load_state_dict(&mut self, state: OptimizerState<B::Elem>) -> Result<(), Vec<Problem>> {
+        let amsgrad = self.amsgrad;
+        let (lr, states) = read_states(self.kind(), &self.params, state, |r| {
+            // Every read is made before any `?`, so that every problem is reported.
+            let step = r.step();
+            let mean = r.buffer("exp_avg");
+            let square = r.buffer("exp_avg_sq");
+            let max_square = r.buffer_if(amsgrad, "max_exp_avg_sq");
+            Some(Moments {
+                step: step?,
+                mean: mean?,
+                square: square?,
+                max_square: max_square?,
+            })
+        })?;
+        self.lr = lr;
+        self.state = states;
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {

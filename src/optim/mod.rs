@@ -34,6 +34,7 @@ mod clip;
 mod rmsprop;
 mod schedule;
 mod sgd;
+mod state;
 
 pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
@@ -41,8 +42,10 @@ pub use clip::clip_grad_norm;
 pub use rmsprop::RmsProp;
 pub use schedule::{CosineAnnealingLr, LinearLr, LrSchedule, Scheduler, StepLr};
 pub use sgd::Sgd;
+pub use state::{OptimizerState, ParamState};
 
 use crate::backend::Backend;
+use crate::checkpoint::Problem;
 use crate::grad_mode::no_grad;
 use crate::variable::Variable;
 
@@ -80,6 +83,22 @@ pub trait Optimizer<B: Backend> {
     /// # Panics
     /// If `lr` is negative or NaN (the optimizers of this crate check it).
     fn set_learning_rate(&mut self, lr: f64);
+
+    /// The state this optimizer carries between steps (moments, momentum buffers, step
+    /// counts, the learning rate), as plain data: with the parameters, what resuming
+    /// training needs. [`checkpoint::save_optimizer`](crate::checkpoint::save_optimizer)
+    /// writes it to a file.
+    fn state_dict(&self) -> OptimizerState<B::Elem>;
+
+    /// Replaces this optimizer's state with `state` (from
+    /// [`state_dict`](Optimizer::state_dict) of the same kind of optimizer over parameters
+    /// of the same shapes, configured the same way), so that the next `step` continues
+    /// exactly where that optimizer would have.
+    ///
+    /// # Errors
+    /// Every problem found (another optimizer's state, a different number of parameters, a
+    /// buffer missing, unexpected or of the wrong shape); the optimizer is then unchanged.
+    fn load_state_dict(&mut self, state: OptimizerState<B::Elem>) -> Result<(), Vec<Problem>>;
 
     /// Clears the gradient of every parameter.
     fn zero_grad(&self) {

@@ -1,7 +1,9 @@
 //! RMSprop (with momentum, centred).
 
+use super::state::{read_states, OptimizerState, ParamState};
 use super::{check_hyper, update_each, Optimizer};
 use crate::backend::Backend;
+use crate::checkpoint::Problem;
 use crate::variable::Variable;
 
 #[derive(Debug)]
@@ -139,6 +141,34 @@ impl<B: Backend> Optimizer<B> for RmsProp<B> {
 
     fn parameters(&self) -> &[Variable<B>] {
         &self.params
+    }
+
+    fn state_dict(&self) -> OptimizerState<B::Elem> {
+        OptimizerState::from_states("rmsprop", self.lr, &self.state, |s| {
+            let buffers = [
+                ("square_avg", Some(&s.square)),
+                ("grad_avg", s.mean.as_ref()),
+                ("momentum_buffer", s.momentum.as_ref()),
+            ];
+            ParamState::new(None, &buffers)
+        })
+    }
+
+    fn load_state_dict(&mut self, state: OptimizerState<B::Elem>) -> Result<(), Vec<Problem>> {
+        let (centered, momentum) = (self.centered, self.momentum > 0.0);
+        let (lr, states) = read_states("rmsprop", &self.params, state, |r| {
+            let square = r.buffer("square_avg");
+            let mean = r.buffer_if(centered, "grad_avg");
+            let momentum = r.buffer_if(momentum, "momentum_buffer");
+            Some(State {
+                square: square?,
+                mean: mean?,
+                momentum: momentum?,
+            })
+        })?;
+        self.lr = lr;
+        self.state = states;
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {

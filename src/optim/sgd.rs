@@ -1,7 +1,9 @@
 //! Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay.
 
+use super::state::{read_states, OptimizerState, ParamState};
 use super::{check_hyper, update_each, Optimizer};
 use crate::backend::Backend;
+use crate::checkpoint::Problem;
 use crate::variable::Variable;
 
 /// SGD as PyTorch's `torch.optim.SGD`:
@@ -104,6 +106,23 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
 
     fn parameters(&self) -> &[Variable<B>] {
         &self.params
+    }
+
+    fn state_dict(&self) -> OptimizerState<B::Elem> {
+        OptimizerState::from_states("sgd", self.lr, &self.buffers, |b| {
+            ParamState::new(None, &[("momentum_buffer", Some(b))])
+        })
+    }
+
+    fn load_state_dict(&mut self, state: OptimizerState<B::Elem>) -> Result<(), Vec<Problem>> {
+        // Plain SGD keeps no buffer: a saved one is reported as unexpected.
+        let kept = self.momentum != 0.0;
+        let (lr, buffers) = read_states("sgd", &self.params, state, |r| {
+            r.buffer_if(kept, "momentum_buffer")
+        })?;
+        self.lr = lr;
+        self.buffers = buffers.into_iter().map(Option::flatten).collect();
+        Ok(())
     }
 
     fn learning_rate(&self) -> f64 {

@@ -8,6 +8,10 @@
 //! Loading checks every name, shape and dtype first and reports every problem at once;
 //! the model is changed only if there is none.
 //!
+//! An optimizer's state is saved and loaded the same way, in a file of its own
+//! ([`save_optimizer`], [`load_optimizer`]): the model and the optimizer's files together
+//! resume training exactly.
+//!
 //! ```
 //! use ferrograd::checkpoint;
 //! use ferrograd::nn::{Linear, Module};
@@ -26,6 +30,10 @@
 //! assert_eq!(fresh.weight.to_vec(), trained.weight.to_vec());
 //! # std::fs::remove_dir_all(&dir).unwrap();
 //! ```
+
+mod optimizer;
+
+pub use optimizer::{load_optimizer, save_optimizer};
 
 use crate::backend::Backend;
 use crate::element::{DType, Element};
@@ -65,8 +73,9 @@ pub enum CheckpointError {
     },
 }
 
-/// One way a checkpoint does not fit a model.
+/// One way a checkpoint does not fit a model (or an optimizer's state an optimizer).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Problem {
     /// The model has a parameter the file lacks.
     Missing(String),
@@ -88,6 +97,27 @@ pub enum Problem {
         /// The model's dtype.
         expected: String,
         /// The file's dtype.
+        found: String,
+    },
+    /// The state was written by another kind of optimizer.
+    Optimizer {
+        /// The optimizer loading it.
+        expected: String,
+        /// The optimizer that wrote it.
+        found: String,
+    },
+    /// The state is for a different number of parameters.
+    ParameterCount {
+        /// The optimizer's parameters.
+        expected: usize,
+        /// The state's.
+        found: usize,
+    },
+    /// A stored setting has a value the optimizer cannot take.
+    Value {
+        /// The setting.
+        name: String,
+        /// Its stored value.
         found: String,
     },
 }
@@ -117,6 +147,16 @@ impl fmt::Display for Problem {
                     "{name:?} has dtype {found}, the model expects {expected}"
                 )
             }
+            Problem::Optimizer { expected, found } => {
+                write!(f, "the state is {found}'s, not {expected}'s")
+            }
+            Problem::ParameterCount { expected, found } => {
+                write!(
+                    f,
+                    "the state is for {found} parameters, the optimizer has {expected}"
+                )
+            }
+            Problem::Value { name, found } => write!(f, "{name:?} has the invalid value {found}"),
         }
     }
 }
@@ -204,13 +244,22 @@ pub fn save_with_metadata<B: Backend, M: Module<B> + ?Sized>(
     path: impl AsRef<Path>,
     extra: &[(&str, &str)],
 ) -> Result<(), CheckpointError> {
-    let path = path.as_ref();
-    let state = state_dict(module);
-    let dtype = safetensors_dtype(B::Elem::DTYPE);
-    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = state
-        .entries
+    let mut metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+    metadata.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    write_tensors(path.as_ref(), state_dict(module).entries, metadata)
+}
+
+/// Serializes `(name, shape, values)` tensors and string metadata as safetensors and
+/// writes them atomically.
+fn write_tensors<T: Element>(
+    path: &Path,
+    entries: Vec<(String, Vec<usize>, Vec<T>)>,
+    metadata: HashMap<String, String>,
+) -> Result<(), CheckpointError> {
+    let dtype = safetensors_dtype(T::DTYPE);
+    let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = entries
         .into_iter()
-        .map(|(name, shape, values)| (name, shape, B::Elem::to_le_bytes(&values)))
+        .map(|(name, shape, values)| (name, shape, T::to_le_bytes(&values)))
         .collect();
     let views: Vec<(String, TensorView<'_>)> = bytes
         .iter()
@@ -219,8 +268,6 @@ pub fn save_with_metadata<B: Backend, M: Module<B> + ?Sized>(
             (name.clone(), view)
         })
         .collect();
-    let mut metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
-    metadata.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let serialized =
         safetensors::serialize(views, Some(metadata)).map_err(|e| CheckpointError::Corrupt {
             path: path.to_path_buf(),
@@ -303,6 +350,22 @@ pub fn load<B: Backend, M: Module<B> + ?Sized>(
     path: impl AsRef<Path>,
 ) -> Result<(), CheckpointError> {
     let path = path.as_ref();
+    let (entries, problems, _) = read_tensors::<B::Elem>(path)?;
+    apply(module, StateDict { entries }, problems).map_err(|problems| CheckpointError::Mismatch {
+        path: path.to_path_buf(),
+        problems,
+    })
+}
+
+/// The tensors of a safetensors file in the element type `T`, a [`Problem::Dtype`] for
+/// each tensor of another dtype, and the header's string metadata.
+type Contents<T> = (
+    Vec<(String, Vec<usize>, Vec<T>)>,
+    Vec<Problem>,
+    HashMap<String, String>,
+);
+
+fn read_tensors<T: Element>(path: &Path) -> Result<Contents<T>, CheckpointError> {
     let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
@@ -311,27 +374,26 @@ pub fn load<B: Backend, M: Module<B> + ?Sized>(
         path: path.to_path_buf(),
         reason,
     };
+    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(e.to_string()))?;
+    let metadata = header.metadata().clone().unwrap_or_default();
     let file = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    let expected_dtype = safetensors_dtype(B::Elem::DTYPE);
+    let expected_dtype = safetensors_dtype(T::DTYPE);
     let mut problems = Vec::new();
     let mut entries = Vec::new();
     for (name, view) in file.tensors() {
         if view.dtype() != expected_dtype {
             problems.push(Problem::Dtype {
                 name,
-                expected: B::Elem::DTYPE.to_string(),
+                expected: T::DTYPE.to_string(),
                 found: format!("{:?}", view.dtype()).to_lowercase(),
             });
             continue;
         }
-        let data = B::Elem::from_le_bytes(view.data())
+        let data = T::from_le_bytes(view.data())
             .ok_or_else(|| corrupt(format!("tensor {name:?} has a partial element")))?;
         entries.push((name, view.shape().to_vec(), data));
     }
-    apply(module, StateDict { entries }, problems).map_err(|problems| CheckpointError::Mismatch {
-        path: path.to_path_buf(),
-        problems,
-    })
+    Ok((entries, problems, metadata))
 }
 
 /// Sets a module's parameters from a state dict, after checking that names and shapes
