@@ -170,7 +170,7 @@ fn main() {
             t_max: epochs,
             eta_min: 1e-5,
         },
-        &opt,
+        &mut opt,
     );
     let steps_per_epoch = train.len().div_ceil(BATCH);
     let bar = ProgressBar::new((epochs * steps_per_epoch) as u64);

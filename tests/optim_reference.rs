@@ -5,7 +5,7 @@
 
 use ferrograd::optim::{
     clip_grad_norm, Adagrad, Adam, AdamW, CosineAnnealingLr, LinearLr, LrSchedule, Optimizer,
-    RmsProp, Sgd, StepLr,
+    RmsProp, Scheduler, Sgd, StepLr,
 };
 use ferrograd::{Backend, Variable};
 use ferrograd_ndarray::NdArray;
@@ -173,24 +173,29 @@ fn flatten(tensors: &[Value]) -> Vec<f64> {
     tensors.iter().flat_map(|t| tensor(t).data).collect()
 }
 
+/// A schedule's rate per epoch matches PyTorch's, both as a function and as applied to an
+/// optimizer by a `Scheduler` (from the start, and resumed halfway).
 fn schedule(case: &Value) {
     let c = &case["config"];
-    let schedule: Box<dyn LrSchedule> = match case["schedule"].as_str().unwrap() {
-        "steplr" => Box::new(StepLr {
-            step_size: c["step_size"].as_u64().unwrap() as usize,
-            gamma: c["gamma"].as_f64().unwrap(),
-        }),
-        "cosineannealinglr" => Box::new(CosineAnnealingLr {
-            t_max: c["T_max"].as_u64().unwrap() as usize,
-            eta_min: c["eta_min"].as_f64().unwrap(),
-        }),
-        "linearlr" => Box::new(LinearLr {
-            start_factor: c["start_factor"].as_f64().unwrap(),
-            end_factor: c["end_factor"].as_f64().unwrap(),
-            total_iters: c["total_iters"].as_u64().unwrap() as usize,
-        }),
-        other => panic!("unknown schedule {other}"),
+    let make = || -> Box<dyn LrSchedule> {
+        match case["schedule"].as_str().unwrap() {
+            "steplr" => Box::new(StepLr {
+                step_size: c["step_size"].as_u64().unwrap() as usize,
+                gamma: c["gamma"].as_f64().unwrap(),
+            }),
+            "cosineannealinglr" => Box::new(CosineAnnealingLr {
+                t_max: c["T_max"].as_u64().unwrap() as usize,
+                eta_min: c["eta_min"].as_f64().unwrap(),
+            }),
+            "linearlr" => Box::new(LinearLr {
+                start_factor: c["start_factor"].as_f64().unwrap(),
+                end_factor: c["end_factor"].as_f64().unwrap(),
+                total_iters: c["total_iters"].as_u64().unwrap() as usize,
+            }),
+            other => panic!("unknown schedule {other}"),
+        }
     };
+    let name = case["name"].as_str().unwrap();
     let base = case["base_lr"].as_f64().unwrap();
     let expected: Vec<f64> = case["lr_per_epoch"]
         .as_array()
@@ -198,10 +203,33 @@ fn schedule(case: &Value) {
         .iter()
         .map(|x| x.as_f64().unwrap())
         .collect();
-    let got: Vec<f64> = (0..expected.len())
-        .map(|e| schedule.lr_at(e, base))
-        .collect();
-    assert_close(case["name"].as_str().unwrap(), &got, &expected);
+    let got: Vec<f64> = (0..expected.len()).map(|e| make().lr_at(e, base)).collect();
+    assert_close(name, &got, &expected);
+
+    let optimizer = || {
+        Sgd::new(
+            vec![Variable::<Scalar<f64>>::scalar(0.0).requires_grad()],
+            base,
+        )
+    };
+    let applied = |opt: &mut Sgd<Scalar<f64>>, scheduler: &mut Scheduler<_>, epochs: usize| {
+        (0..epochs)
+            .map(|_| {
+                let lr = opt.learning_rate();
+                scheduler.step(opt);
+                lr
+            })
+            .collect::<Vec<f64>>()
+    };
+    let mut opt = optimizer();
+    let mut scheduler = Scheduler::new(make(), &mut opt);
+    let from_start = applied(&mut opt, &mut scheduler, expected.len());
+    assert_close(&format!("{name}, applied"), &from_start, &expected);
+    let half = expected.len() / 2;
+    let mut opt = optimizer();
+    let mut scheduler = Scheduler::resume(make(), base, half, &mut opt);
+    let resumed = applied(&mut opt, &mut scheduler, expected.len() - half);
+    assert_close(&format!("{name}, resumed"), &resumed, &expected[half..]);
 }
 
 fn clipping(case: &Value) {

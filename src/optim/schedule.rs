@@ -9,6 +9,13 @@ pub trait LrSchedule {
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64;
 }
 
+/// A schedule chosen at run time.
+impl<S: LrSchedule + ?Sized> LrSchedule for Box<S> {
+    fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
+        (**self).lr_at(epoch, base_lr)
+    }
+}
+
 /// Multiplies the rate by `gamma` every `step_size` epochs (PyTorch's `StepLR`).
 #[derive(Clone, Copy, Debug)]
 pub struct StepLr {
@@ -65,18 +72,31 @@ impl LrSchedule for LinearLr {
 /// [`step`](Scheduler::step) after each epoch).
 ///
 /// ```
-/// use ferrograd::optim::{Optimizer, Scheduler, Sgd, StepLr};
+/// use ferrograd::optim::{LinearLr, Optimizer, Scheduler, Sgd, StepLr};
 /// use ferrograd::Variable;
 /// use ferrograd_scalar::Scalar;
 ///
 /// let w = Variable::<Scalar<f64>>::scalar(1.0).requires_grad();
 /// let mut opt = Sgd::new(vec![w], 0.1);
-/// let mut scheduler = Scheduler::new(StepLr { step_size: 2, gamma: 0.5 }, &opt);
+/// let mut scheduler = Scheduler::new(StepLr { step_size: 2, gamma: 0.5 }, &mut opt);
 /// for _ in 0..4 {
 ///     // ... an epoch of training ...
 ///     scheduler.step(&mut opt);
 /// }
 /// assert_eq!(opt.learning_rate(), 0.025); // 0.1 · 0.5 · 0.5
+///
+/// // A warm-up applies its first factor from the first epoch on.
+/// let warm_up = LinearLr { start_factor: 0.25, end_factor: 1.0, total_iters: 3 };
+/// let mut opt = Sgd::new(vec![Variable::<Scalar<f64>>::scalar(1.0).requires_grad()], 0.1);
+/// let scheduler = Scheduler::new(warm_up, &mut opt);
+/// assert_eq!(opt.learning_rate(), 0.025);
+///
+/// // Resuming at epoch 2 (with what `base_lr` and `epoch` reported when training stopped)
+/// // sets the rate for epoch 2.
+/// let mut resumed_opt = Sgd::new(vec![Variable::<Scalar<f64>>::scalar(1.0).requires_grad()], 0.1);
+/// let resumed = Scheduler::resume(warm_up, scheduler.base_lr(), 2, &mut resumed_opt);
+/// assert_eq!(resumed_opt.learning_rate(), resumed.lr());
+/// assert!((resumed.lr() - 0.1 * (0.25 + 0.75 * 2.0 / 3.0)).abs() < 1e-15);
 /// ```
 #[derive(Clone, Debug)]
 pub struct Scheduler<S: LrSchedule> {
@@ -86,18 +106,34 @@ pub struct Scheduler<S: LrSchedule> {
 }
 
 impl<S: LrSchedule> Scheduler<S> {
-    /// A scheduler starting at epoch 0 from the optimizer's current rate, which it sets to
-    /// the schedule's rate for epoch 0.
-    pub fn new<B: Backend>(schedule: S, optimizer: &impl Optimizer<B>) -> Self {
-        Scheduler {
+    /// A scheduler at epoch 0 whose base rate is the optimizer's current rate. It sets the
+    /// optimizer's rate to the schedule's rate for epoch 0 (a warm-up's first factor), as
+    /// PyTorch's schedulers do when they are made.
+    pub fn new<B: Backend>(schedule: S, optimizer: &mut (impl Optimizer<B> + ?Sized)) -> Self {
+        let base_lr = optimizer.learning_rate();
+        Self::resume(schedule, base_lr, 0, optimizer)
+    }
+
+    /// A scheduler continuing at `epoch` from the base rate `base_lr` (what
+    /// [`base_lr`](Scheduler::base_lr) and [`epoch`](Scheduler::epoch) reported when
+    /// training stopped). It sets the optimizer's rate for that epoch.
+    pub fn resume<B: Backend>(
+        schedule: S,
+        base_lr: f64,
+        epoch: usize,
+        optimizer: &mut (impl Optimizer<B> + ?Sized),
+    ) -> Self {
+        let scheduler = Scheduler {
             schedule,
-            base_lr: optimizer.learning_rate(),
-            epoch: 0,
-        }
+            base_lr,
+            epoch,
+        };
+        optimizer.set_learning_rate(scheduler.lr());
+        scheduler
     }
 
     /// Moves to the next epoch and sets the optimizer's learning rate for it.
-    pub fn step<B: Backend>(&mut self, optimizer: &mut impl Optimizer<B>) {
+    pub fn step<B: Backend>(&mut self, optimizer: &mut (impl Optimizer<B> + ?Sized)) {
         self.epoch += 1;
         optimizer.set_learning_rate(self.lr());
     }
@@ -110,5 +146,10 @@ impl<S: LrSchedule> Scheduler<S> {
     /// The current epoch.
     pub fn epoch(&self) -> usize {
         self.epoch
+    }
+
+    /// The base rate the schedule scales.
+    pub fn base_lr(&self) -> f64 {
+        self.base_lr
     }
 }
