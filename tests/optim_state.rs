@@ -349,6 +349,34 @@ fn files_that_do_not_fit_are_refused_with_the_optimizer_untouched() {
         "{error}"
     );
 
+    // An optimizer header over tensors and step counts that name no parameter's buffer.
+    let stray = dir.join("stray.safetensors");
+    let header = [
+        ("format", "ferrograd-optimizer/1"),
+        ("optimizer", "adam"),
+        ("learning_rate", "0.05"),
+        ("parameters", "3"),
+        ("state.7.step", "1"),
+        ("state.x.step", "1"),
+    ];
+    checkpoint::save_with_metadata(&layer, &stray, &header).unwrap();
+    let problems = refused(&mut adam64, |o| {
+        match checkpoint::load_optimizer(o, &stray).unwrap_err() {
+            CheckpointError::Mismatch { problems, .. } => problems,
+            other => panic!("expected a mismatch, got {other}"),
+        }
+    });
+    let mut tensors = problems[2..].to_vec();
+    tensors.sort_by_key(|p| p.to_string());
+    assert_eq!(
+        problems[..2],
+        ["state.7.step", "state.x.step"].map(|k| Problem::Unexpected(k.into()))
+    );
+    assert_eq!(
+        tensors,
+        ["bias", "weight"].map(|k| Problem::Unexpected(k.into()))
+    );
+
     // Another number of parameters, from the file.
     let mut fewer = Adam::new(params64()[..1].to_vec(), 0.05);
     let error = checkpoint::load_optimizer(&mut fewer, &path32).unwrap_err();

@@ -9,7 +9,7 @@ use super::{read_tensors, write_tensors, CheckpointError, Problem};
 use crate::backend::Backend;
 use crate::element::Element;
 use crate::optim::{Optimizer, OptimizerState, ParamState};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// The `format` entry of an optimizer state's header.
@@ -143,7 +143,9 @@ fn parse<T: Element>(
     }
     let count = expected;
     let mut params: Vec<Option<ParamState<T>>> = vec![None; count];
-    for (key, value) in metadata {
+    // In key order, so that problems are listed the same way every time.
+    let sorted: BTreeMap<&String, &String> = metadata.iter().collect();
+    for (key, value) in sorted {
         if let Some(i) = key
             .strip_prefix("state.")
             .and_then(|k| k.strip_suffix(".step"))
