@@ -316,6 +316,14 @@ fn a_state_that_does_not_fit_is_refused_naming_every_problem() {
     );
 }
 
+/// The problems of a load that must fail with a mismatch.
+fn mismatch(result: Result<(), CheckpointError>) -> Vec<Problem> {
+    match result {
+        Err(CheckpointError::Mismatch { problems, .. }) => problems,
+        other => panic!("expected a mismatch, got {other:?}"),
+    }
+}
+
 #[test]
 fn files_that_do_not_fit_are_refused_with_the_optimizer_untouched() {
     let dir = scratch("refused");
@@ -328,10 +336,7 @@ fn files_that_do_not_fit_are_refused_with_the_optimizer_untouched() {
     checkpoint::save_optimizer(&adam32, &path32).unwrap();
     let mut adam64 = Adam::new(params64(), 0.05);
     let problems = refused(&mut adam64, |o| {
-        match checkpoint::load_optimizer(o, &path32).unwrap_err() {
-            CheckpointError::Mismatch { problems, .. } => problems,
-            other => panic!("expected a mismatch, got {other}"),
-        }
+        mismatch(checkpoint::load_optimizer(o, &path32))
     });
     assert_eq!(problems.len(), 4, "{problems:?}");
     assert!(problems
@@ -361,10 +366,7 @@ fn files_that_do_not_fit_are_refused_with_the_optimizer_untouched() {
     ];
     checkpoint::save_with_metadata(&layer, &stray, &header).unwrap();
     let problems = refused(&mut adam64, |o| {
-        match checkpoint::load_optimizer(o, &stray).unwrap_err() {
-            CheckpointError::Mismatch { problems, .. } => problems,
-            other => panic!("expected a mismatch, got {other}"),
-        }
+        mismatch(checkpoint::load_optimizer(o, &stray))
     });
     let mut tensors = problems[2..].to_vec();
     tensors.sort_by_key(|p| p.to_string());
