@@ -10,19 +10,13 @@ mod workloads;
 
 use ferrograd::nn::Module;
 use ferrograd::optim::Sgd;
+use workloads::resident::resident_bytes;
 use workloads::w1;
-
-/// The resident set size in bytes, from /proc/self/statm.
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
 
 fn main() {
     // `cargo bench` passes `--bench`; anything else is ignored.
     let Some(start) = resident_bytes() else {
-        eprintln!("memory_w1: /proc/self/statm is not available on this system; nothing measured");
+        eprintln!("memory_w1: /proc/self/status is not available on this system; nothing measured");
         return;
     };
     let problem = w1::mlp(128, [784, 256, 128, 10]);

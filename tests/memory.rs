@@ -8,15 +8,15 @@ use ferrograd::random::Rng;
 use ferrograd::{Indices, Variable};
 use ferrograd_ndarray::NdArray;
 
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    Some(statm.split_whitespace().nth(1)?.parse::<u64>().ok()? * 4096)
-}
+#[path = "../benches/workloads/resident.rs"]
+mod resident;
+
+use resident::resident_bytes;
 
 #[test]
 fn two_thousand_steps_in_flat_memory() {
     if resident_bytes().is_none() {
-        eprintln!("/proc/self/statm is not available: skipped");
+        eprintln!("/proc/self/status is not available: skipped");
         return;
     }
     type B = NdArray<f32>;

@@ -7,6 +7,7 @@
 
 #![allow(dead_code)]
 
+pub mod resident;
 pub mod w1;
 pub mod w5;
 
