@@ -77,9 +77,10 @@ pub enum CheckpointError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Problem {
-    /// The model has a parameter the file lacks.
+    /// The model has a parameter the file lacks (or the optimizer a buffer or step count).
     Missing(String),
-    /// The file has a tensor the model lacks.
+    /// The file has a tensor the model lacks (or a buffer or step count the optimizer does
+    /// not keep).
     Unexpected(String),
     /// Shapes differ.
     Shape {
