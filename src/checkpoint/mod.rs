@@ -64,7 +64,8 @@ pub enum CheckpointError {
         /// What the parser found.
         reason: String,
     },
-    /// The file is valid but does not fit the model; every problem is listed.
+    /// The file is valid but does not fit the model (or the optimizer); every problem is
+    /// listed.
     Mismatch {
         /// The file.
         path: PathBuf,
@@ -133,20 +134,14 @@ impl fmt::Display for Problem {
                 expected,
                 found,
             } => {
-                write!(
-                    f,
-                    "{name:?} has shape {found:?}, the model expects {expected:?}"
-                )
+                write!(f, "{name:?} has shape {found:?}, expected {expected:?}")
             }
             Problem::Dtype {
                 name,
                 expected,
                 found,
             } => {
-                write!(
-                    f,
-                    "{name:?} has dtype {found}, the model expects {expected}"
-                )
+                write!(f, "{name:?} has dtype {found}, expected {expected}")
             }
             Problem::Optimizer { expected, found } => {
                 write!(f, "the state is {found}'s, not {expected}'s")
@@ -174,11 +169,7 @@ impl fmt::Display for CheckpointError {
                 )
             }
             CheckpointError::Mismatch { path, problems } => {
-                write!(
-                    f,
-                    "{}: the checkpoint does not fit the model:",
-                    path.display()
-                )?;
+                write!(f, "{}: the checkpoint does not fit:", path.display())?;
                 for p in problems {
                     write!(f, "\n  - {p}")?;
                 }
