@@ -3,7 +3,7 @@
 //! data (wrong lengths, indices out of range) returns a typed error.
 
 use ferrograd::nn::functional::{self as f, Reduction};
-use ferrograd::optim::{Adagrad, Adam, Optimizer, RmsProp, Sgd};
+use ferrograd::optim::{Adagrad, Adam, CosineAnnealingLr, Optimizer, RmsProp, Scheduler, Sgd};
 use ferrograd::{Error, Indices, Variable};
 use ferrograd_ndarray::NdArray;
 use std::cell::Cell;
@@ -248,6 +248,19 @@ fn misuse_panics_naming_the_op_the_values_and_the_callers_line() {
                 let mut opt = Adam::new(params(), 0.1);
                 at.set(line!() + 1);
                 opt.set_learning_rate(f64::NAN);
+            }),
+        ),
+        (
+            "Scheduler::new",
+            &["invalid learning rate: NaN"],
+            Box::new(move |at| {
+                let mut opt = Sgd::new(params(), 0.1);
+                let no_period = CosineAnnealingLr {
+                    t_max: 0,
+                    eta_min: 0.0,
+                };
+                at.set(line!() + 1);
+                let _ = Scheduler::new(no_period, &mut opt);
             }),
         ),
     ];

@@ -109,6 +109,11 @@ impl<S: LrSchedule> Scheduler<S> {
     /// A scheduler at epoch 0 whose base rate is the optimizer's current rate. It sets the
     /// optimizer's rate to the schedule's rate for epoch 0 (a warm-up's first factor), as
     /// PyTorch's schedulers do when they are made.
+    ///
+    /// # Panics
+    /// If the schedule's rate is negative or NaN (a `CosineAnnealingLr` with `t_max` 0, a
+    /// `LinearLr` with `total_iters` 0), here or at any [`step`](Scheduler::step).
+    #[track_caller]
     pub fn new<B: Backend>(schedule: S, optimizer: &mut (impl Optimizer<B> + ?Sized)) -> Self {
         let base_lr = optimizer.learning_rate();
         Self::resume(schedule, base_lr, 0, optimizer)
@@ -117,6 +122,7 @@ impl<S: LrSchedule> Scheduler<S> {
     /// A scheduler continuing at `epoch` from the base rate `base_lr` (what
     /// [`base_lr`](Scheduler::base_lr) and [`epoch`](Scheduler::epoch) reported when
     /// training stopped). It sets the optimizer's rate for that epoch.
+    #[track_caller]
     pub fn resume<B: Backend>(
         schedule: S,
         base_lr: f64,
@@ -133,6 +139,7 @@ impl<S: LrSchedule> Scheduler<S> {
     }
 
     /// Moves to the next epoch and sets the optimizer's learning rate for it.
+    #[track_caller]
     pub fn step<B: Backend>(&mut self, optimizer: &mut (impl Optimizer<B> + ?Sized)) {
         self.epoch += 1;
         optimizer.set_learning_rate(self.lr());
