@@ -3,7 +3,9 @@
 //! data (wrong lengths, indices out of range) returns a typed error.
 
 use ferrograd::nn::functional::{self as f, Reduction};
-use ferrograd::optim::{Adagrad, Adam, CosineAnnealingLr, Optimizer, RmsProp, Scheduler, Sgd};
+use ferrograd::optim::{
+    Adagrad, Adam, CosineAnnealingLr, LinearLr, Optimizer, RmsProp, Scheduler, Sgd, StepLr,
+};
 use ferrograd::{Error, Indices, Variable};
 use ferrograd_ndarray::NdArray;
 use std::cell::Cell;
@@ -252,7 +254,7 @@ fn misuse_panics_naming_the_op_the_values_and_the_callers_line() {
         ),
         (
             "Scheduler::new",
-            &["invalid learning rate: NaN"],
+            &["Scheduler: CosineAnnealingLr needs a t_max of at least 1"],
             Box::new(move |at| {
                 let mut opt = Sgd::new(params(), 0.1);
                 let no_period = CosineAnnealingLr {
@@ -261,6 +263,35 @@ fn misuse_panics_naming_the_op_the_values_and_the_callers_line() {
                 };
                 at.set(line!() + 1);
                 let _ = Scheduler::new(no_period, &mut opt);
+            }),
+        ),
+        (
+            "Scheduler::resume",
+            &["Scheduler: LinearLr needs 0 < start_factor ≤ 1, got 0"],
+            Box::new(move |at| {
+                let mut opt = Sgd::new(params(), 0.1);
+                let from_zero = LinearLr {
+                    start_factor: 0.0,
+                    end_factor: 1.0,
+                    total_iters: 5,
+                };
+                at.set(line!() + 1);
+                let _ = Scheduler::resume(from_zero, 0.1, 2, &mut opt);
+            }),
+        ),
+        (
+            "Scheduler::step",
+            &["invalid learning rate: -0.1"],
+            Box::new(move |at| {
+                // A schedule no check can foresee: the rate itself is refused.
+                let mut opt = Sgd::new(params(), 0.1);
+                let flips = StepLr {
+                    step_size: 1,
+                    gamma: -1.0,
+                };
+                let mut scheduler = Scheduler::new(flips, &mut opt);
+                at.set(line!() + 1);
+                scheduler.step(&mut opt);
             }),
         ),
     ];

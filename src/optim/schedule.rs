@@ -7,12 +7,22 @@ use crate::backend::Backend;
 pub trait LrSchedule {
     /// The learning rate in effect during `epoch`, for a base rate `base_lr`.
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64;
+
+    /// Whether the settings make sense (what PyTorch's constructor checks, and lengths of
+    /// at least one epoch): the reason if not. [`Scheduler`] checks it before use.
+    fn check(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A schedule chosen at run time.
 impl<S: LrSchedule + ?Sized> LrSchedule for Box<S> {
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
         (**self).lr_at(epoch, base_lr)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        (**self).check()
     }
 }
 
@@ -30,6 +40,13 @@ impl LrSchedule for StepLr {
         // Repeated multiplication, as PyTorch's recursive update computes it.
         (0..epoch / self.step_size).fold(base_lr, |lr, _| lr * self.gamma)
     }
+
+    fn check(&self) -> Result<(), String> {
+        if self.step_size == 0 {
+            return Err("StepLr needs a step_size of at least 1".to_string());
+        }
+        Ok(())
+    }
 }
 
 /// Cosine annealing from the base rate down to `eta_min` over `t_max` epochs (PyTorch's
@@ -46,6 +63,19 @@ impl LrSchedule for CosineAnnealingLr {
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
         let phase = std::f64::consts::PI * epoch as f64 / self.t_max as f64;
         self.eta_min + (base_lr - self.eta_min) * (1.0 + phase.cos()) / 2.0
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if self.t_max == 0 {
+            return Err("CosineAnnealingLr needs a t_max of at least 1".to_string());
+        }
+        if self.eta_min.is_nan() || self.eta_min < 0.0 {
+            return Err(format!(
+                "CosineAnnealingLr needs eta_min ≥ 0, got {}",
+                self.eta_min
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -65,6 +95,25 @@ impl LrSchedule for LinearLr {
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
         let t = epoch.min(self.total_iters) as f64 / self.total_iters as f64;
         base_lr * (self.start_factor + (self.end_factor - self.start_factor) * t)
+    }
+
+    fn check(&self) -> Result<(), String> {
+        if !(self.start_factor > 0.0 && self.start_factor <= 1.0) {
+            return Err(format!(
+                "LinearLr needs 0 < start_factor ≤ 1, got {}",
+                self.start_factor
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.end_factor) {
+            return Err(format!(
+                "LinearLr needs 0 ≤ end_factor ≤ 1, got {}",
+                self.end_factor
+            ));
+        }
+        if self.total_iters == 0 {
+            return Err("LinearLr needs total_iters of at least 1".to_string());
+        }
+        Ok(())
     }
 }
 
@@ -111,8 +160,9 @@ impl<S: LrSchedule> Scheduler<S> {
     /// PyTorch's schedulers do when they are made.
     ///
     /// # Panics
-    /// If the schedule's rate is negative or NaN (a `CosineAnnealingLr` with `t_max` 0, a
-    /// `LinearLr` with `total_iters` 0), here or at any [`step`](Scheduler::step).
+    /// If the schedule's settings are invalid ([`LrSchedule::check`]: a `LinearLr` whose
+    /// `start_factor` is 0, a `CosineAnnealingLr` with `t_max` 0, ...), or its rate is
+    /// negative or NaN, here or at any [`step`](Scheduler::step).
     #[track_caller]
     pub fn new<B: Backend>(schedule: S, optimizer: &mut (impl Optimizer<B> + ?Sized)) -> Self {
         let base_lr = optimizer.learning_rate();
@@ -129,6 +179,9 @@ impl<S: LrSchedule> Scheduler<S> {
         epoch: usize,
         optimizer: &mut (impl Optimizer<B> + ?Sized),
     ) -> Self {
+        if let Err(why) = schedule.check() {
+            panic!("Scheduler: {why}");
+        }
         let scheduler = Scheduler {
             schedule,
             base_lr,
