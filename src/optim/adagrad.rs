@@ -1,7 +1,7 @@
 //! Adagrad.
 
 use super::state::{read_states, OptimizerState, ParamState};
-use super::{check_hyper, update_each, Optimizer};
+use super::{check_non_negative, update_each, Optimizer};
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
 use crate::variable::Variable;
@@ -31,7 +31,7 @@ impl<B: Backend> Adagrad<B> {
     /// If `lr` is negative.
     #[track_caller]
     pub fn new(params: Vec<Variable<B>>, lr: f64) -> Self {
-        check_hyper("learning rate", lr, lr >= 0.0);
+        check_non_negative("learning rate", lr);
         let n = params.len();
         Adagrad {
             params,
@@ -50,7 +50,7 @@ impl<B: Backend> Adagrad<B> {
     /// If `lr_decay` is negative or NaN.
     #[track_caller]
     pub fn lr_decay(mut self, lr_decay: f64) -> Self {
-        check_hyper("learning-rate decay", lr_decay, lr_decay >= 0.0);
+        check_non_negative("learning-rate decay", lr_decay);
         self.lr_decay = lr_decay;
         self
     }
@@ -61,7 +61,7 @@ impl<B: Backend> Adagrad<B> {
     /// If `weight_decay` is negative or NaN.
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        check_hyper("weight decay", weight_decay, weight_decay >= 0.0);
+        check_non_negative("weight decay", weight_decay);
         self.weight_decay = weight_decay;
         self
     }
@@ -72,7 +72,7 @@ impl<B: Backend> Adagrad<B> {
     /// If `value` is negative or NaN.
     #[track_caller]
     pub fn initial_accumulator_value(mut self, value: f64) -> Self {
-        check_hyper("initial accumulator value", value, value >= 0.0);
+        check_non_negative("initial accumulator value", value);
         self.initial_accumulator_value = value;
         self
     }
@@ -83,7 +83,7 @@ impl<B: Backend> Adagrad<B> {
     /// If `eps` is negative or NaN.
     #[track_caller]
     pub fn eps(mut self, eps: f64) -> Self {
-        check_hyper("eps", eps, eps >= 0.0);
+        check_non_negative("eps", eps);
         self.eps = eps;
         self
     }
@@ -135,7 +135,7 @@ impl<B: Backend> Optimizer<B> for Adagrad<B> {
 
     #[track_caller]
     fn set_learning_rate(&mut self, lr: f64) {
-        check_hyper("learning rate", lr, lr >= 0.0);
+        check_non_negative("learning rate", lr);
         self.lr = lr;
     }
 }

@@ -1,7 +1,7 @@
 //! Adam and AdamW (with AMSGrad).
 
 use super::state::{read_states, OptimizerState, ParamState};
-use super::{check_hyper, update_each, Optimizer};
+use super::{check_hyper, check_non_negative, update_each, Optimizer};
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
 use crate::variable::Variable;
@@ -56,7 +56,7 @@ impl<B: Backend> Adam<B> {
     /// If `lr` is negative.
     #[track_caller]
     pub fn new(params: Vec<Variable<B>>, lr: f64) -> Self {
-        check_hyper("learning rate", lr, lr >= 0.0);
+        check_non_negative("learning rate", lr);
         let n = params.len();
         Adam {
             params,
@@ -85,7 +85,7 @@ impl<B: Backend> Adam<B> {
     /// If `eps` is negative or NaN.
     #[track_caller]
     pub fn eps(mut self, eps: f64) -> Self {
-        check_hyper("eps", eps, eps >= 0.0);
+        check_non_negative("eps", eps);
         self.eps = eps;
         self
     }
@@ -93,7 +93,7 @@ impl<B: Backend> Adam<B> {
     /// With weight decay (L2 in the gradient for Adam, decoupled for AdamW).
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        check_hyper("weight decay", weight_decay, weight_decay >= 0.0);
+        check_non_negative("weight decay", weight_decay);
         self.weight_decay = weight_decay;
         self
     }
@@ -199,7 +199,7 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
     #[track_caller]
     fn set_learning_rate(&mut self, lr: f64) {
-        check_hyper("learning rate", lr, lr >= 0.0);
+        check_non_negative("learning rate", lr);
         self.lr = lr;
     }
 }

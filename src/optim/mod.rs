@@ -133,3 +133,9 @@ pub(crate) fn update_each<B: Backend, S>(
 pub(crate) fn check_hyper(name: &str, value: f64, ok: bool) {
     assert!(ok, "invalid {name}: {value}");
 }
+
+/// What most settings need: a value that is neither negative nor NaN.
+#[track_caller]
+pub(crate) fn check_non_negative(name: &str, value: f64) {
+    check_hyper(name, value, value >= 0.0);
+}

@@ -1,7 +1,7 @@
 //! RMSprop (with momentum, centred).
 
 use super::state::{read_states, OptimizerState, ParamState};
-use super::{check_hyper, update_each, Optimizer};
+use super::{check_non_negative, update_each, Optimizer};
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
 use crate::variable::Variable;
@@ -40,7 +40,7 @@ impl<B: Backend> RmsProp<B> {
     /// If `lr` is negative.
     #[track_caller]
     pub fn new(params: Vec<Variable<B>>, lr: f64) -> Self {
-        check_hyper("learning rate", lr, lr >= 0.0);
+        check_non_negative("learning rate", lr);
         let n = params.len();
         RmsProp {
             params,
@@ -60,7 +60,7 @@ impl<B: Backend> RmsProp<B> {
     /// If `alpha` is negative or NaN.
     #[track_caller]
     pub fn alpha(mut self, alpha: f64) -> Self {
-        check_hyper("alpha", alpha, alpha >= 0.0);
+        check_non_negative("alpha", alpha);
         self.alpha = alpha;
         self
     }
@@ -71,7 +71,7 @@ impl<B: Backend> RmsProp<B> {
     /// If `eps` is negative or NaN.
     #[track_caller]
     pub fn eps(mut self, eps: f64) -> Self {
-        check_hyper("eps", eps, eps >= 0.0);
+        check_non_negative("eps", eps);
         self.eps = eps;
         self
     }
@@ -82,7 +82,7 @@ impl<B: Backend> RmsProp<B> {
     /// If `weight_decay` is negative or NaN.
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        check_hyper("weight decay", weight_decay, weight_decay >= 0.0);
+        check_non_negative("weight decay", weight_decay);
         self.weight_decay = weight_decay;
         self
     }
@@ -93,7 +93,7 @@ impl<B: Backend> RmsProp<B> {
     /// If `momentum` is negative or NaN.
     #[track_caller]
     pub fn momentum(mut self, momentum: f64) -> Self {
-        check_hyper("momentum", momentum, momentum >= 0.0);
+        check_non_negative("momentum", momentum);
         self.momentum = momentum;
         self
     }
@@ -177,7 +177,7 @@ impl<B: Backend> Optimizer<B> for RmsProp<B> {
 
     #[track_caller]
     fn set_learning_rate(&mut self, lr: f64) {
-        check_hyper("learning rate", lr, lr >= 0.0);
+        check_non_negative("learning rate", lr);
         self.lr = lr;
     }
 }

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay.
 
 use super::state::{read_states, OptimizerState, ParamState};
-use super::{check_hyper, update_each, Optimizer};
+use super::{check_non_negative, update_each, Optimizer};
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
 use crate::variable::Variable;
@@ -32,7 +32,7 @@ impl<B: Backend> Sgd<B> {
     /// If `lr` is negative.
     #[track_caller]
     pub fn new(params: Vec<Variable<B>>, lr: f64) -> Self {
-        check_hyper("learning rate", lr, lr >= 0.0);
+        check_non_negative("learning rate", lr);
         let n = params.len();
         Sgd {
             params,
@@ -48,7 +48,7 @@ impl<B: Backend> Sgd<B> {
     /// With momentum.
     #[track_caller]
     pub fn momentum(mut self, momentum: f64) -> Self {
-        check_hyper("momentum", momentum, momentum >= 0.0);
+        check_non_negative("momentum", momentum);
         self.momentum = momentum;
         self
     }
@@ -68,7 +68,7 @@ impl<B: Backend> Sgd<B> {
     /// With L2 weight decay added to the gradient.
     #[track_caller]
     pub fn weight_decay(mut self, weight_decay: f64) -> Self {
-        check_hyper("weight decay", weight_decay, weight_decay >= 0.0);
+        check_non_negative("weight decay", weight_decay);
         self.weight_decay = weight_decay;
         self
     }
@@ -131,7 +131,7 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
 
     #[track_caller]
     fn set_learning_rate(&mut self, lr: f64) {
-        check_hyper("learning rate", lr, lr >= 0.0);
+        check_non_negative("learning rate", lr);
         self.lr = lr;
     }
 }
