@@ -317,7 +317,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
 /// # Errors
 /// [`CheckpointError::Io`] or [`CheckpointError::Corrupt`].
 pub fn metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>, CheckpointError> {
-    let path = path.as_ref();
+    read_header(path.as_ref()).map(|(_, metadata)| metadata)
+}
+
+/// The bytes of a safetensors file and its header's string metadata.
+fn read_header(path: &Path) -> Result<(Vec<u8>, HashMap<String, String>), CheckpointError> {
     let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
         path: path.to_path_buf(),
         source,
@@ -326,7 +330,8 @@ pub fn metadata(path: impl AsRef<Path>) -> Result<HashMap<String, String>, Check
         path: path.to_path_buf(),
         reason: e.to_string(),
     })?;
-    Ok(header.metadata().clone().unwrap_or_default())
+    let metadata = header.metadata().clone().unwrap_or_default();
+    Ok((bytes, metadata))
 }
 
 /// Loads parameters saved by [`save`] (or any safetensors file with the same names,
@@ -358,16 +363,11 @@ type Contents<T> = (
 );
 
 fn read_tensors<T: Element>(path: &Path) -> Result<Contents<T>, CheckpointError> {
-    let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let (bytes, metadata) = read_header(path)?;
     let corrupt = |reason: String| CheckpointError::Corrupt {
         path: path.to_path_buf(),
         reason,
     };
-    let (_, header) = SafeTensors::read_metadata(&bytes).map_err(|e| corrupt(e.to_string()))?;
-    let metadata = header.metadata().clone().unwrap_or_default();
     let file = SafeTensors::deserialize(&bytes).map_err(|e| corrupt(e.to_string()))?;
     let expected_dtype = safetensors_dtype(T::DTYPE);
     let mut problems = Vec::new();
