@@ -7,15 +7,11 @@ use ferrograd::random::Rng;
 use ferrograd::{Backend, TensorOps, Variable};
 use ferrograd_ndarray::NdArray;
 use ferrograd_scalar::Scalar;
-use std::path::PathBuf;
 
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ferrograd-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+#[path = "common/scratch.rs"]
+mod scratch;
+
+use scratch::scratch;
 
 fn model<B: TensorOps>(seed: u64) -> Sequential<B> {
     let mut rng = Rng::new(seed);

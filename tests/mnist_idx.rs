@@ -6,14 +6,11 @@
 mod idx;
 
 use std::io::Write;
-use std::path::PathBuf;
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ferrograd-idx-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+#[path = "common/scratch.rs"]
+mod scratch;
+
+use scratch::scratch;
 
 /// An IDX file of bytes with the given dimensions and data.
 fn idx_bytes(dims: &[u32], data: &[u8]) -> Vec<u8> {

@@ -7,15 +7,11 @@ use ferrograd::optim::{Adagrad, Adam, AdamW, Optimizer, RmsProp, Sgd};
 use ferrograd::{Element, TensorOps, Variable};
 use ferrograd_ndarray::NdArray;
 use ferrograd_scalar::Scalar;
-use std::path::PathBuf;
 
-/// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ferrograd-optim-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+#[path = "common/scratch.rs"]
+mod scratch;
+
+use scratch::scratch;
 
 type Make<B> = fn(Vec<Variable<B>>) -> Box<dyn Optimizer<B>>;
 
