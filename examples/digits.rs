@@ -131,7 +131,8 @@ fn main() {
 
     let mut net = model(&mut rng);
     let mut first_epoch = 0;
-    if common::switch("--resume") {
+    let resume = common::switch("--resume");
+    if resume {
         checkpoint::load(&net, &checkpoint_path).unwrap_or_else(|e| {
             eprintln!("cannot resume: {e}");
             std::process::exit(1);
@@ -158,7 +159,7 @@ fn main() {
 
     let base_lr = 2e-3;
     let mut opt = AdamW::new(net.parameters(), base_lr).weight_decay(1e-2);
-    if common::switch("--resume") {
+    if resume {
         match checkpoint::load_optimizer(&mut opt, &optimizer_path) {
             // The moments carry on; the learning rate starts a new cycle.
             Ok(()) => opt.set_learning_rate(base_lr),
