@@ -4,7 +4,8 @@
 
 use ferrograd::nn::functional::{self as f, Reduction};
 use ferrograd::optim::{
-    Adagrad, Adam, CosineAnnealingLr, LinearLr, Optimizer, RmsProp, Scheduler, Sgd, StepLr,
+    Adagrad, Adam, CosineAnnealingLr, LinearLr, LrSchedule, Optimizer, RmsProp, Scheduler, Sgd,
+    StepLr,
 };
 use ferrograd::{Error, Indices, Variable};
 use ferrograd_ndarray::NdArray;
@@ -277,6 +278,19 @@ fn misuse_panics_naming_the_op_the_values_and_the_callers_line() {
                 };
                 at.set(line!() + 1);
                 let _ = Scheduler::resume(from_zero, 0.1, 2, &mut opt);
+            }),
+        ),
+        (
+            "LrSchedule::lr_at",
+            &["StepLr needs a step_size of at least 1"],
+            Box::new(move |at| {
+                // Used without a Scheduler: refused rather than divided by zero.
+                let never = StepLr {
+                    step_size: 0,
+                    gamma: 0.5,
+                };
+                at.set(line!() + 1);
+                let _ = never.lr_at(3, 0.1);
             }),
         ),
         (

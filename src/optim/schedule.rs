@@ -6,6 +6,10 @@ use crate::backend::Backend;
 /// A learning rate as a function of the epoch (0 for the first).
 pub trait LrSchedule {
     /// The learning rate in effect during `epoch`, for a base rate `base_lr`.
+    ///
+    /// The built-in schedules panic here if their settings are invalid
+    /// ([`check`](LrSchedule::check)): they are plain structs, so this is the first place
+    /// the settings can be refused when a schedule is used without a [`Scheduler`].
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64;
 
     /// Whether the settings make sense (what PyTorch's constructor checks, and lengths of
@@ -15,8 +19,18 @@ pub trait LrSchedule {
     }
 }
 
+/// Panics at the caller's line if `schedule`'s settings are invalid: a zero `step_size`
+/// would otherwise divide by zero, and a zero `t_max` or `total_iters` give NaN rates.
+#[track_caller]
+fn assert_valid(schedule: &impl LrSchedule) {
+    if let Err(why) = schedule.check() {
+        panic!("{why}");
+    }
+}
+
 /// A schedule chosen at run time.
 impl<S: LrSchedule + ?Sized> LrSchedule for Box<S> {
+    #[track_caller]
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
         (**self).lr_at(epoch, base_lr)
     }
@@ -36,7 +50,9 @@ pub struct StepLr {
 }
 
 impl LrSchedule for StepLr {
+    #[track_caller]
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
+        assert_valid(self);
         // Repeated multiplication, as PyTorch's recursive update computes it.
         (0..epoch / self.step_size).fold(base_lr, |lr, _| lr * self.gamma)
     }
@@ -60,7 +76,9 @@ pub struct CosineAnnealingLr {
 }
 
 impl LrSchedule for CosineAnnealingLr {
+    #[track_caller]
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
+        assert_valid(self);
         let phase = std::f64::consts::PI * epoch as f64 / self.t_max as f64;
         self.eta_min + (base_lr - self.eta_min) * (1.0 + phase.cos()) / 2.0
     }
@@ -92,7 +110,9 @@ pub struct LinearLr {
 }
 
 impl LrSchedule for LinearLr {
+    #[track_caller]
     fn lr_at(&self, epoch: usize, base_lr: f64) -> f64 {
+        assert_valid(self);
         let t = epoch.min(self.total_iters) as f64 / self.total_iters as f64;
         base_lr * (self.start_factor + (self.end_factor - self.start_factor) * t)
     }
