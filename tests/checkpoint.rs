@@ -216,8 +216,8 @@ fn every_mismatch_is_reported_and_the_model_is_untouched() {
         "a.weight",
         "[4, 3]",
         "[4, 5]",
-        "missing tensor \"b.weight\"",
-        "unexpected tensor \"extra.weight\"",
+        "missing \"b.weight\"",
+        "unexpected \"extra.weight\"",
     ] {
         assert!(message.contains(needle), "{message} lacks {needle}");
     }

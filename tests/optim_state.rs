@@ -308,7 +308,7 @@ fn a_state_that_does_not_fit_is_refused_naming_every_problem() {
         .join("; ");
     assert_eq!(
         message,
-        "\"learning_rate\" has the invalid value -1; missing tensor \"state.1.step\""
+        "\"learning_rate\" has the invalid value -1; missing \"state.1.step\""
     );
 }
 

@@ -127,8 +127,9 @@ pub enum Problem {
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Problem::Missing(name) => write!(f, "missing tensor {name:?}"),
-            Problem::Unexpected(name) => write!(f, "unexpected tensor {name:?}"),
+            // A tensor, or a header entry such as an optimizer's step count.
+            Problem::Missing(name) => write!(f, "missing {name:?}"),
+            Problem::Unexpected(name) => write!(f, "unexpected {name:?}"),
             Problem::Shape {
                 name,
                 expected,
