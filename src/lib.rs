@@ -60,6 +60,7 @@ pub mod grid;
 mod leaf_cell;
 pub mod nn;
 mod node;
+mod node_pool;
 pub mod ops;
 pub mod optim;
 pub mod random;

@@ -53,8 +53,8 @@ pub mod window;
 use crate::backend::Backend;
 use crate::grad_mode::is_grad_enabled;
 use crate::node::{Inputs, Node, NodeKind, OpNode};
+use crate::node_pool;
 use crate::variable::Variable;
-use std::sync::Arc;
 
 /// Every differentiable op the crate exports, by its PyTorch name. The test suite checks
 /// that each has a gradient check, so no op can silently cut a gradient.
@@ -265,7 +265,7 @@ impl<B: Backend> Variable<B> {
         elementwise: bool,
         derivative: Box<crate::node::Derivative<B>>,
     ) -> Self {
-        Self::from_node(Arc::new(Node::new(NodeKind::Op(OpNode {
+        Self::from_node(node_pool::allocate(Node::new(NodeKind::Op(OpNode {
             value,
             name,
             elementwise,
