@@ -6,7 +6,9 @@
 //!   op, holding its value and handles on its inputs, ordered by a per-thread clock,
 //!   backpropagated through a dense table, and freed without recursion when the last handle
 //!   drops. Nothing else: no derivative closures, shapes, grad mode, create-graph or
-//!   threads. No engine built this way can be faster than this one.
+//!   threads. `arc_nodes_pooled` is the same engine with freed nodes kept in a per-thread
+//!   pool and reused, newest freed first, as ferrograd's scalar backend does. No engine
+//!   built this way can be faster than these.
 //! - `tape`: the redesign: one vector of nodes per graph, inputs by index, gradients in a
 //!   vector, the graph freed by clearing the vector (its memory kept for the next step).
 //!
@@ -35,6 +37,11 @@ fn main_bench(c: &mut Criterion) {
     c.bench_function("w5_floor/arc_nodes/step", |b| {
         b.iter(|| black_box(model.step(&points, &labels, &mut scratch)))
     });
+    arc_nodes::POOLED.set(true);
+    c.bench_function("w5_floor/arc_nodes_pooled/step", |b| {
+        b.iter(|| black_box(model.step(&points, &labels, &mut scratch)))
+    });
+    arc_nodes::POOLED.set(false);
 
     let mut model = tape::Model::new();
     let (loss, grad_w0, nodes) = model.check(&points, &labels);
@@ -60,7 +67,7 @@ fn is_hidden(layer: usize) -> bool {
 
 mod arc_nodes {
     use super::{is_hidden, w5, LEARNING_RATE};
-    use std::cell::Cell;
+    use std::cell::{Cell, RefCell};
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
 
@@ -92,6 +99,10 @@ mod arc_nodes {
 
     thread_local! {
         static CLOCK: Cell<u64> = const { Cell::new(0) };
+        /// Whether freed nodes go to `POOL` (and new ones come from it).
+        pub static POOLED: Cell<bool> = const { Cell::new(false) };
+        static POOL: RefCell<Vec<Arc<Node>>> = const { RefCell::new(Vec::new()) };
+        static ORPHANS: Cell<Vec<Option<Arc<Node>>>> = const { Cell::new(Vec::new()) };
     }
 
     impl Value {
@@ -116,13 +127,21 @@ mod arc_nodes {
                 clock.set(seq);
                 seq
             });
-            Value::Tracked(Arc::new(Node {
+            let node = Node {
                 seq,
                 op,
                 value: AtomicU64::new(value.to_bits()),
                 grad: AtomicU64::new(0),
                 inputs,
-            }))
+            };
+            if let Some(mut slot) = POOL.with_borrow_mut(Vec::pop) {
+                if let Some(place) = Arc::get_mut(&mut slot) {
+                    // The pooled node has no children left: dropping it frees nothing.
+                    *place = node;
+                    return Value::Tracked(slot);
+                }
+            }
+            Value::Tracked(Arc::new(node))
         }
 
         fn leaf(value: f64) -> Value {
@@ -174,6 +193,10 @@ mod arc_nodes {
     /// handle on are emptied one by one.
     impl Drop for Node {
         fn drop(&mut self) {
+            if POOLED.get() {
+                free_into_pool(self);
+                return;
+            }
             let mut orphans = Vec::new();
             release(self, &mut orphans);
             while let Some(node) = orphans.pop() {
@@ -182,6 +205,45 @@ mod arc_nodes {
                 }
             }
         }
+    }
+
+    /// Frees a graph newest node first into the pool, as ferrograd does: the children wait
+    /// in a table indexed by `top − seq`, so the pool hands memory out in the order it was
+    /// last used.
+    fn free_into_pool(top: &mut Node) {
+        let mut waiting = Vec::new();
+        release(top, &mut waiting);
+        if waiting.is_empty() {
+            return;
+        }
+        let mut dense: Vec<Option<Arc<Node>>> = ORPHANS.take();
+        let mut pool = POOL.take();
+        let place = |dense: &mut Vec<Option<Arc<Node>>>, node: Arc<Node>| {
+            let j = (top.seq - node.seq) as usize;
+            if j >= dense.len() {
+                dense.resize(j + 1, None);
+            }
+            dense[j] = Some(node);
+        };
+        for node in waiting.drain(..) {
+            place(&mut dense, node);
+        }
+        let mut j = 0;
+        while j < dense.len() {
+            if let Some(mut node) = dense[j].take() {
+                if let Some(inner) = Arc::get_mut(&mut node) {
+                    release(inner, &mut waiting);
+                    for child in waiting.drain(..) {
+                        place(&mut dense, child);
+                    }
+                    pool.push(node);
+                }
+            }
+            j += 1;
+        }
+        dense.clear();
+        ORPHANS.set(dense);
+        POOL.set(pool);
     }
 
     fn release(node: &mut Node, orphans: &mut Vec<Arc<Node>>) {
