@@ -133,13 +133,13 @@ fn main() {
     let mut first_epoch = 0;
     let resume = common::switch("--resume");
     if resume {
-        checkpoint::load(&net, &checkpoint_path).unwrap_or_else(|e| {
+        let header = checkpoint::load_with_metadata(&net, &checkpoint_path).unwrap_or_else(|e| {
             eprintln!("cannot resume: {e}");
             std::process::exit(1);
         });
-        first_epoch = checkpoint::metadata(&checkpoint_path)
-            .ok()
-            .and_then(|m| m.get("epoch").and_then(|e| e.parse().ok()))
+        first_epoch = header
+            .get("epoch")
+            .and_then(|e| e.parse().ok())
             .unwrap_or(0);
         println!(
             "resumed from {} after epoch {first_epoch}: test accuracy {:.2}%",

@@ -90,6 +90,34 @@ fn scalar_models_round_trip_too() {
 /// The file is standard safetensors: an 8-byte little-endian header length, a JSON header
 /// giving each tensor's dtype, shape and byte range, then the raw little-endian data.
 #[test]
+fn metadata_is_stored_and_read_back_with_the_parameters() {
+    type B = NdArray<f64>;
+    let dir = scratch("metadata");
+    let path = dir.join("model.safetensors");
+    let trained = model::<B>(1);
+    checkpoint::save_with_metadata(&trained, &path, &[("epoch", "7"), ("note", "warm-up")])
+        .unwrap();
+    let header = checkpoint::metadata(&path).unwrap();
+    assert_eq!(header.get("epoch").map(String::as_str), Some("7"));
+    assert_eq!(header.get("note").map(String::as_str), Some("warm-up"));
+    assert_eq!(header.get("format").map(String::as_str), Some("pt"));
+
+    let fresh = model::<B>(2);
+    let loaded = checkpoint::load_with_metadata(&fresh, &path).unwrap();
+    assert_eq!(loaded, header);
+    assert_eq!(snapshot(&fresh), snapshot(&trained));
+
+    // A file that does not fit returns no metadata and leaves the model as it was.
+    let other = Sequential::<B>::new().add(Linear::new(3, 2, true, &mut Rng::new(3)));
+    let before = snapshot(&other);
+    assert!(matches!(
+        checkpoint::load_with_metadata(&other, &path),
+        Err(CheckpointError::Mismatch { .. })
+    ));
+    assert_eq!(snapshot(&other), before);
+}
+
+#[test]
 fn the_file_is_standard_safetensors() {
     let dir = scratch("layout");
     let path = dir.join("linear.safetensors");

@@ -228,7 +228,7 @@ pub fn save<B: Backend, M: Module<B> + ?Sized>(
 }
 
 /// [`save`], with extra string metadata stored in the file's header (an epoch number, a
-/// description); [`metadata`] reads it back.
+/// description); [`metadata`] and [`load_with_metadata`] read it back.
 ///
 /// # Errors
 /// As [`save`].
@@ -347,12 +347,27 @@ pub fn load<B: Backend, M: Module<B> + ?Sized>(
     module: &M,
     path: impl AsRef<Path>,
 ) -> Result<(), CheckpointError> {
+    load_with_metadata(module, path).map(drop)
+}
+
+/// [`load`], also returning the header's string metadata (what [`save_with_metadata`]
+/// stored, and `format`), read from the same file: what resuming training needs.
+///
+/// # Errors
+/// As [`load`]; on any error the module is left untouched.
+pub fn load_with_metadata<B: Backend, M: Module<B> + ?Sized>(
+    module: &M,
+    path: impl AsRef<Path>,
+) -> Result<HashMap<String, String>, CheckpointError> {
     let path = path.as_ref();
-    let (entries, problems, _) = read_tensors::<B::Elem>(path)?;
-    apply(module, StateDict { entries }, problems).map_err(|problems| CheckpointError::Mismatch {
-        path: path.to_path_buf(),
-        problems,
-    })
+    let (entries, problems, metadata) = read_tensors::<B::Elem>(path)?;
+    apply(module, StateDict { entries }, problems).map_err(|problems| {
+        CheckpointError::Mismatch {
+            path: path.to_path_buf(),
+            problems,
+        }
+    })?;
+    Ok(metadata)
 }
 
 /// The tensors of a safetensors file in the element type `T`, a [`Problem::Dtype`] for
