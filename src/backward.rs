@@ -26,6 +26,7 @@ use crate::grad_mode::with_grad_mode;
 use crate::node::{new_pass, thread_tag, LeafNode, Node, NodeKind};
 use crate::shape::{broadcasts_to, numel};
 use crate::variable::{Inner, Variable};
+use crate::vec_reuse::relabel;
 use std::any::Any;
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -373,19 +374,6 @@ impl Scratch {
     }
 }
 
-/// Empties `table` and returns its memory as a vector of `U`, a type of the same layout
-/// (here: the same entries borrowing for another lifetime). Collecting a vector's own
-/// iterator into a type of the same size and alignment reuses its allocation, so the
-/// capacity survives (checked by a test); were it not to, the cache would only lose its
-/// effect, never its correctness.
-fn relabel<T, U>(mut table: Vec<T>) -> Vec<U> {
-    table.clear();
-    table
-        .into_iter()
-        .map(|_| unreachable!("the table was emptied"))
-        .collect()
-}
-
 /// Adds a contribution into a pending gradient. Unless the pass is recorded, both are
 /// constants of one shape, and adding the values directly skips the op's checks and
 /// dispatch: a tenth of a scalar backward pass, which sums a gradient for every reuse of
@@ -463,22 +451,5 @@ impl Hasher for AddressHasher {
 
     fn finish(&self) -> u64 {
         self.0 ^ (self.0 >> 29)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::relabel;
-
-    #[test]
-    fn relabel_keeps_the_allocation() {
-        let text = String::from("borrowed");
-        let mut table: Vec<Option<(&str, u64)>> = Vec::with_capacity(1000);
-        table.push(Some((&text, 1)));
-        let pointer = table.as_ptr() as usize;
-        let kept: Vec<Option<(&'static str, u64)>> = relabel(table);
-        assert!(kept.is_empty());
-        assert_eq!(kept.capacity(), 1000);
-        assert_eq!(kept.as_ptr() as usize, pointer);
     }
 }

@@ -66,6 +66,7 @@ pub mod optim;
 pub mod random;
 pub mod shape;
 mod variable;
+mod vec_reuse;
 
 pub use backend::{Backend, Indices, Ops, TensorOps};
 pub use element::{DType, Element};

@@ -3,6 +3,7 @@
 use crate::backend::{Backend, LeafCell};
 use crate::node_pool;
 use crate::variable::Variable;
+use crate::vec_reuse::relabel;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -314,15 +315,4 @@ impl<B: Backend> Orphans<B> {
             let _ = ORPHAN_TABLE.try_with(|kept| kept.set(relabel(table)));
         }
     }
-}
-
-/// Empties `table` and returns its memory as a vector of `U`, a type of the same layout.
-/// Collecting a vector's own iterator into a type of the same size and alignment reuses its
-/// allocation; were it not to, only the reuse would be lost.
-fn relabel<T, U>(mut table: Vec<T>) -> Vec<U> {
-    table.clear();
-    table
-        .into_iter()
-        .map(|_| unreachable!("the table was emptied"))
-        .collect()
 }

@@ -15,12 +15,30 @@ mod resident;
 
 use resident::resident_bytes;
 
-#[test]
-fn two_thousand_steps_in_flat_memory() {
-    if resident_bytes().is_none() {
+/// Runs `step` `warm` times, then `steps` times more, and checks that the resident memory
+/// grew by less than 8 MiB over the latter. Other tests run in parallel threads of this
+/// process and allocate too, hence the slack.
+fn assert_flat_memory(warm: usize, steps: usize, mut step: impl FnMut()) {
+    let Some(_) = resident_bytes() else {
         eprintln!("/proc/self/status is not available: skipped");
         return;
+    };
+    for _ in 0..warm {
+        step();
     }
+    let before = resident_bytes().unwrap();
+    for _ in 0..steps {
+        step();
+    }
+    let after = resident_bytes().unwrap();
+    assert!(
+        after < before + (8 << 20),
+        "resident memory grew from {before} to {after} bytes over {steps} steps"
+    );
+}
+
+#[test]
+fn two_thousand_steps_in_flat_memory() {
     type B = NdArray<f32>;
     let mut rng = Rng::new(0);
     let model = Sequential::<B>::new()
@@ -34,34 +52,17 @@ fn two_thousand_steps_in_flat_memory() {
     .unwrap();
     let y = Indices::vector((0..32).map(|i| i % 10).collect());
     let mut opt = Sgd::new(model.parameters(), 0.01);
-    let mut step = || {
+    // A graph kept per step would be over 50 MiB here.
+    assert_flat_memory(200, 2000, || {
         opt.zero_grad();
         let loss = cross_entropy(&model.forward(&x), &y, 0.0, Reduction::Mean).unwrap();
         loss.backward();
         opt.step();
-    };
-    for _ in 0..200 {
-        step();
-    }
-    let warm = resident_bytes().unwrap();
-    for _ in 0..2000 {
-        step();
-    }
-    let after = resident_bytes().unwrap();
-    // Other tests run in parallel threads of this process and allocate too, so allow some
-    // slack; a leaked graph per step would be over 50 MiB here.
-    assert!(
-        after < warm + (8 << 20),
-        "resident memory grew from {warm} to {after} bytes"
-    );
+    });
 }
 
 #[test]
 fn scalar_training_reuses_its_graph_memory() {
-    if resident_bytes().is_none() {
-        eprintln!("/proc/self/status is not available: skipped");
-        return;
-    }
     type B = Scalar<f64>;
     let model = Mlp::<B>::new(2, &[16, 16, 1], &mut Rng::new(0));
     let points: Vec<[f64; 2]> = (0..20)
@@ -69,7 +70,7 @@ fn scalar_training_reuses_its_graph_memory() {
         .collect();
     let mut opt = Sgd::new(model.parameters(), 0.01);
     // 13,000 nodes, about 1.5 MiB, per step: a graph kept per step would be 450 MiB.
-    let mut step = || {
+    assert_flat_memory(20, 300, || {
         opt.zero_grad();
         let loss: Variable<B> = points
             .iter()
@@ -80,17 +81,5 @@ fn scalar_training_reuses_its_graph_memory() {
             .sum();
         loss.backward();
         opt.step();
-    };
-    for _ in 0..20 {
-        step();
-    }
-    let warm = resident_bytes().unwrap();
-    for _ in 0..300 {
-        step();
-    }
-    let after = resident_bytes().unwrap();
-    assert!(
-        after < warm + (8 << 20),
-        "resident memory grew from {warm} to {after} bytes"
-    );
+    });
 }
