@@ -36,7 +36,7 @@
 
 use crate::autograd::grad;
 use crate::backend::Backend;
-use crate::grad_mode::no_grad;
+use crate::grad_mode::{enable_grad, no_grad};
 use crate::nn::Module;
 use crate::random::shard_stream;
 use crate::variable::Variable;
@@ -89,7 +89,9 @@ where
         .into_par_iter()
         .map(|i| {
             shard_stream::within(step, i as u64, || {
-                let loss = shard_loss(i);
+                // Recording is per thread, and a pool thread waiting inside another
+                // shard's backward pass (where it is off) may take this task up.
+                let loss = enable_grad(|| shard_loss(i));
                 let grads = grad(&loss, &refs, None, false);
                 (loss.detach(), grads)
             })

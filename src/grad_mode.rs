@@ -2,6 +2,12 @@
 //!
 //! The switch is per thread, like PyTorch's: a `no_grad` block on one thread does not
 //! affect graphs built on others (and rayon workers start with recording on).
+//!
+//! A rayon worker that waits inside a parallel kernel may meanwhile run another task of
+//! its pool, which then sees the worker's switch: off, if the kernel belongs to a backward
+//! pass or a `no_grad` block. A task that must record its graph whatever thread takes it
+//! up wraps its work in [`enable_grad`], as
+//! [`backward_shards`](crate::data_parallel::backward_shards) does for each shard.
 
 use std::cell::Cell;
 

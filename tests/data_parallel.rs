@@ -177,3 +177,43 @@ fn shard_ranges_cover_the_batch() {
         vec![std::ops::Range { start: 0, end: 6 }]
     );
 }
+
+/// A pool thread waiting inside one shard's backward pass (where recording is off: grad
+/// mode is per thread) may take up another shard's task. That shard must still record its
+/// graph. Many shards with parallel kernels on a few threads make such a steal likely;
+/// every step must then give each parameter a gradient.
+#[test]
+fn a_shard_taken_up_inside_another_shards_backward_pass_still_records() {
+    type B = NdArray<f32>;
+    let mut rng = Rng::new(11);
+    let model: Sequential<B> = Sequential::new()
+        .add(Linear::new(256, 512, true, &mut rng))
+        .add(Relu)
+        .add(Linear::new(512, 10, true, &mut rng));
+    let n = 512;
+    let x = Variable::<B>::from_vec(
+        (0..n * 256)
+            .map(|_| rng.uniform_in(-1.0, 1.0) as f32)
+            .collect(),
+        &[n, 256],
+    )
+    .unwrap();
+    let y = Indices::vector((0..n).map(|_| rng.below(10) as usize).collect());
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(3)
+        .build()
+        .unwrap();
+    pool.install(|| {
+        let ranges = shard_ranges(n, 16);
+        for _ in 0..20 {
+            model.zero_grad();
+            let loss = backward_shards(&model, ranges.len(), |i| {
+                let r = &ranges[i];
+                let logits = model.forward(&x.narrow(0, r.start, r.len()));
+                cross_entropy(&logits, &y.rows(r.clone()), 0.0, Reduction::Sum).unwrap() / n as f64
+            });
+            assert!(loss.item().is_finite());
+            assert!(model.parameters().iter().all(|p| p.grad().is_some()));
+        }
+    });
+}
