@@ -15,7 +15,9 @@
 //! threads that drew the same `seq`) wait in a *far* list, ordered by a heap. Leaves need
 //! no order (they have no inputs): a leaf's pending gradient is found through marks on the
 //! leaf itself, written only by the thread that created it, or through a small map for
-//! leaves created by other threads (parameters shared by data-parallel workers).
+//! leaves created by other threads (parameters shared by data-parallel workers), and for
+//! every leaf in a pass that runs inside another on the same thread, which must leave the
+//! outer pass's marks alone.
 //!
 //! Contributions to a node are summed in the order its consumers are visited, which
 //! depends only on the graph and the order it was built in: results are the same to the
@@ -28,7 +30,7 @@ use crate::shape::{broadcasts_to, numel};
 use crate::variable::{Inner, Variable};
 use crate::vec_reuse::relabel;
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -195,8 +197,18 @@ struct Pending<'a, B: Backend> {
     /// Leaves in the order they were reached, with their accumulated gradient.
     leaves: Vec<Queued<'a, B>>,
     foreign_leaves: AddressMap<u32>,
+    /// This thread's tag, whose leaves' marks the pass uses; 0 (no thread's) in a pass
+    /// running inside another on the same thread, which finds every leaf through
+    /// `foreign_leaves` instead, so as not to overwrite the outer pass's marks.
     thread: u32,
     pass: u64,
+}
+
+thread_local! {
+    /// How many backward passes are running on this thread: more than one when a pass
+    /// runs inside another (a derivative that runs one, or a rayon task taken up while a
+    /// pass waits in a parallel kernel).
+    static PASSES_RUNNING: Cell<u32> = const { Cell::new(0) };
 }
 
 /// Dense slots are allowed up to this many, plus a few times the slots in use: enough for
@@ -206,6 +218,7 @@ const DENSE_MIN_WINDOW: usize = 4096;
 
 impl<'a, B: Backend> Pending<'a, B> {
     fn new(root: &'a Variable<B>) -> Self {
+        let outer_passes = PASSES_RUNNING.with(|n| n.replace(n.get() + 1));
         Pending {
             root_seq: tracked(root).seq,
             dense: Scratch::take(),
@@ -215,7 +228,7 @@ impl<'a, B: Backend> Pending<'a, B> {
             far_order: BinaryHeap::new(),
             leaves: Vec::new(),
             foreign_leaves: AddressMap::default(),
-            thread: thread_tag(),
+            thread: if outer_passes == 0 { thread_tag() } else { 0 },
             pass: new_pass(),
         }
     }
@@ -326,6 +339,7 @@ impl<'a, B: Backend> Pending<'a, B> {
 
 impl<B: Backend> Drop for Pending<'_, B> {
     fn drop(&mut self) {
+        let _ = PASSES_RUNNING.try_with(|n| n.set(n.get() - 1));
         Scratch::give_back(std::mem::take(&mut self.dense));
     }
 }

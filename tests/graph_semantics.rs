@@ -1,7 +1,7 @@
 //! What the graph promises, on the scalar backend: accumulation, shared sub-expressions,
 //! no_grad, detach, constants, operators, errors, lifetimes and threads.
 
-use ferrograd::{autograd, no_grad, Error, Variable};
+use ferrograd::{autograd, enable_grad, no_grad, Error, Variable};
 use ferrograd_scalar::Scalar;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -256,4 +256,30 @@ fn threads_share_parameters() {
         }
     });
     assert_eq!(grad_of(&w), 100.0 * (0.0 + 1.0 + 2.0 + 3.0));
+}
+
+/// A backward pass run inside another on the same thread (a derivative that runs one, or
+/// a rayon task taken up while a pass waits in a parallel kernel) must not disturb the
+/// outer pass's bookkeeping of the leaves both reach. Here the outer pass reaches `w`,
+/// then runs the custom op's derivative, whose own pass reaches `w` too, then reaches `w`
+/// again: its gradient must be the sum of both contributions.
+#[test]
+fn a_pass_inside_another_leaves_its_gradients_whole() {
+    let w = V::scalar(2.0).requires_grad();
+    let x = V::scalar(1.0).requires_grad();
+    let inner_w = w.clone();
+    // Made in this order, so visited in the reverse: w·7 (reaches w), the custom op (runs
+    // the inner pass), w·3 (reaches w again).
+    let first = &w * 3.0;
+    let nested = V::from_op("runs_a_pass", 1.0, &[&x], move |_, _, _, g| {
+        enable_grad(|| &inner_w * 5.0).backward();
+        g.clone()
+    });
+    let last = &w * 7.0;
+    let loss = first + nested + last;
+    let grads = autograd::grad(&loss, &[&w, &x], None, false);
+    assert_eq!(grads[0].item(), 10.0);
+    assert_eq!(grads[1].item(), 1.0);
+    // The inner pass accumulated into w's stored gradient, as backward does.
+    assert_eq!(w.grad().unwrap().item(), 5.0);
 }
