@@ -9,7 +9,7 @@
 //! because `seq` follows creation order, nodes are mostly visited in the reverse of the
 //! order they were allocated, which is kind to caches.
 //!
-//! Pending gradients wait in a *dense* table indexed by `root.seq − seq`: the nodes of one
+//! Pending gradients wait in a *dense* table indexed by `root.seq − seq` (`seq_table.rs`): the nodes of one
 //! graph have nearby `seq`s, so the table is small and indexing it costs nothing. Nodes
 //! that do not fit (an op result computed long before the graph, or two nodes of different
 //! threads that drew the same `seq`) wait in a *far* list, ordered by a heap. Leaves need
@@ -26,11 +26,11 @@
 use crate::backend::{Backend, BinaryOp};
 use crate::grad_mode::with_grad_mode;
 use crate::node::{new_pass, thread_tag, LeafNode, Node, NodeKind};
+use crate::seq_table::SeqTable;
 use crate::shape::{broadcasts_to, numel};
 use crate::variable::{Inner, Variable};
-use crate::vec_reuse::relabel;
-use std::any::Any;
-use std::cell::{Cell, RefCell};
+use crate::vec_reuse::{keep, relabel, take_kept};
+use std::cell::Cell;
 use std::cmp::Reverse;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap, HashSet};
@@ -183,12 +183,9 @@ type Queued<'a, B> = (&'a Variable<B>, Variable<B>);
 
 /// The gradients waiting to be handed on, for one backward pass.
 struct Pending<'a, B: Backend> {
-    root_seq: u64,
-    /// Op nodes by `root_seq − seq`, with their pending gradients. The table's memory is
-    /// reused from pass to pass (see [`Scratch`]).
-    dense: Vec<Option<Queued<'a, B>>>,
-    /// Every dense slot below `cursor` is empty.
-    cursor: usize,
+    /// Op nodes by `seq`, newest first, with their pending gradients. The table's memory
+    /// is kept from pass to pass (see `vec_reuse.rs`).
+    dense: SeqTable<Queued<'a, B>>,
     /// Op nodes that do not fit the dense table, with their index in `far` by address and
     /// a heap of `(seq, index)` giving the next to visit.
     far: Vec<Option<Queued<'a, B>>>,
@@ -211,18 +208,11 @@ thread_local! {
     static PASSES_RUNNING: Cell<u32> = const { Cell::new(0) };
 }
 
-/// Dense slots are allowed up to this many, plus a few times the slots in use: enough for
-/// any one graph built in one go, while an op result from long ago goes to `far` instead
-/// of stretching the table.
-const DENSE_MIN_WINDOW: usize = 4096;
-
 impl<'a, B: Backend> Pending<'a, B> {
     fn new(root: &'a Variable<B>) -> Self {
         let outer_passes = PASSES_RUNNING.with(|n| n.replace(n.get() + 1));
         Pending {
-            root_seq: tracked(root).seq,
-            dense: Scratch::take(),
-            cursor: 0,
+            dense: SeqTable::new(tracked(root).seq, relabel(take_kept::<DenseSlot<B>>())),
             far: Vec::new(),
             far_index: AddressMap::default(),
             far_order: BinaryHeap::new(),
@@ -239,24 +229,19 @@ impl<'a, B: Backend> Pending<'a, B> {
         match &node.kind {
             NodeKind::Leaf(leaf) => self.add_to_leaf(var, leaf, grad),
             NodeKind::Op(_) => {
-                let j = (self.root_seq - node.seq) as usize;
-                let window = DENSE_MIN_WINDOW + 4 * self.dense.len();
-                if j < window && !self.is_far(node) {
-                    if j >= self.dense.len() {
-                        self.dense.resize_with(j + 1, || None);
-                    }
-                    match &mut self.dense[j] {
-                        slot @ None => {
+                if !self.is_far(node) {
+                    match self.dense.slot(node.seq) {
+                        Some(slot @ None) => {
                             *slot = Some((var, grad));
-                            self.cursor = self.cursor.min(j);
                             return;
                         }
-                        Some((held, sum)) if held.same_node(var) => {
+                        Some(Some((held, sum))) if held.same_node(var) => {
                             accumulate(sum, grad);
                             return;
                         }
-                        // Another thread's node drew the same seq: this one goes far.
-                        Some(_) => {}
+                        // Outside the table, or another thread's node drew the same seq:
+                        // this one goes far.
+                        _ => {}
                     }
                 }
                 self.add_far(var, node, grad);
@@ -312,18 +297,15 @@ impl<'a, B: Backend> Pending<'a, B> {
     }
 
     /// The op node with the largest `seq` still pending, and its gradient.
+    #[inline]
     fn pop(&mut self) -> Option<Queued<'a, B>> {
-        while self.cursor < self.dense.len() && self.dense[self.cursor].is_none() {
-            self.cursor += 1;
-        }
-        let dense_seq =
-            (self.cursor < self.dense.len()).then(|| self.root_seq - self.cursor as u64);
+        let dense_seq = self.dense.newest_seq();
         let far_seq = self.far_order.peek().map(|&(seq, _)| seq);
         match (dense_seq, far_seq) {
             (None, None) => None,
             (Some(d), Some(f)) if f > d => self.pop_far(),
             (None, Some(_)) => self.pop_far(),
-            (Some(_), _) => self.dense[self.cursor].take(),
+            (Some(_), _) => self.dense.pop(),
         }
     }
 
@@ -340,53 +322,15 @@ impl<'a, B: Backend> Pending<'a, B> {
 impl<B: Backend> Drop for Pending<'_, B> {
     fn drop(&mut self) {
         let _ = PASSES_RUNNING.try_with(|n| n.set(n.get() - 1));
-        Scratch::give_back(std::mem::take(&mut self.dense));
+        let empty = SeqTable::new(0, Vec::new());
+        let slots = std::mem::replace(&mut self.dense, empty).into_slots();
+        keep::<DenseSlot<B>>(relabel(slots));
     }
 }
 
-/// A per-thread cache of dense tables. A table is as large as the graph's span of `seq`s
-/// (a megabyte or two for a graph of 65,000 nodes); allocating it afresh every pass cost
-/// page faults and cache misses on every step of a training loop. The cache is keyed by
-/// type (one table type per backend) and keeps tables of up to `MAX_CACHED` slots.
-struct Scratch;
-
-/// A dense table as the cache keeps it: empty, so the lifetime of the borrows it held no
-/// longer matters (see [`relabel`]).
-type DenseTable<B> = Vec<Option<Queued<'static, B>>>;
-
-thread_local! {
-    static SCRATCH: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
-}
-
-const MAX_CACHED: usize = 1 << 22;
-
-impl Scratch {
-    /// An empty table, with the capacity of the last one given back on this thread.
-    fn take<'a, B: Backend>() -> Vec<Option<Queued<'a, B>>> {
-        let table: DenseTable<B> = SCRATCH
-            .with(|cache| {
-                let mut cache = cache.borrow_mut();
-                let i = cache.iter().position(|t| t.is::<DenseTable<B>>())?;
-                cache.swap_remove(i).downcast::<DenseTable<B>>().ok()
-            })
-            .map(|table| *table)
-            .unwrap_or_default();
-        relabel(table)
-    }
-
-    /// Keeps an (emptied) table for the next pass on this thread.
-    fn give_back<B: Backend>(table: Vec<Option<Queued<'_, B>>>) {
-        if table.capacity() == 0 || table.capacity() > MAX_CACHED {
-            return;
-        }
-        let table: DenseTable<B> = relabel(table);
-        let _ = SCRATCH.try_with(|cache| {
-            if let Ok(mut cache) = cache.try_borrow_mut() {
-                cache.push(Box::new(table));
-            }
-        });
-    }
-}
+/// A slot of the dense table as it is kept between passes: empty, so the lifetime of the
+/// borrows it held no longer matters (see [`relabel`]).
+type DenseSlot<B> = Option<Queued<'static, B>>;
 
 /// Adds a contribution into a pending gradient. Unless the pass is recorded, both are
 /// constants of one shape, and adding the values directly skips the op's checks and

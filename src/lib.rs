@@ -64,6 +64,7 @@ mod node_pool;
 pub mod ops;
 pub mod optim;
 pub mod random;
+mod seq_table;
 pub mod shape;
 mod variable;
 mod vec_reuse;

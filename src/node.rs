@@ -2,8 +2,9 @@
 
 use crate::backend::{Backend, LeafCell};
 use crate::node_pool;
+use crate::seq_table::SeqTable;
 use crate::variable::Variable;
-use crate::vec_reuse::relabel;
+use crate::vec_reuse::{keep, take_kept};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -227,39 +228,24 @@ impl<B: Backend> Drop for Node<B> {
 }
 
 /// The nodes a drop has yet to empty. Where the backend pools its nodes, they are handed
-/// out newest first (by decreasing `seq`): a graph is freed in the reverse of the order it
-/// was made, so that the last-in-first-out pool hands the memory out again in the order it
-/// was last used.
-///
-/// Those nodes wait in a dense table indexed by `top − seq`, where `top` is the dropped
-/// node's `seq` (larger than any descendant's), like the backward pass's pending gradients.
-/// Other nodes, and those that do not fit (another thread's, or made long before), wait on
-/// a stack.
+/// out newest first (by decreasing `seq`, through a [`SeqTable`] under the dropped node's
+/// `seq`): a graph is freed in the reverse of the order it was made, so that the
+/// last-in-first-out pool hands the memory out again in the order it was last used. Other
+/// nodes, and those that do not fit the table, wait on a stack.
 struct Orphans<B: Backend> {
     top: u64,
-    dense: Vec<Option<Arc<Node<B>>>>,
-    /// Every dense slot below `cursor` is empty.
-    cursor: usize,
+    /// Made at the first node that goes in it: most drops free nothing.
+    table: Option<SeqTable<Arc<Node<B>>>>,
     stack: Vec<Arc<Node<B>>>,
     /// How many nodes wait, in the table and on the stack.
     waiting: usize,
-}
-
-/// Dense slots allowed beyond four times those in use.
-const ORPHAN_WINDOW: usize = 4096;
-
-thread_local! {
-    /// The dense table's memory, kept (empty) between drops on this thread. Stored as
-    /// addresses, the same layout as any table of `Option<Arc<_>>`.
-    static ORPHAN_TABLE: Cell<Vec<usize>> = const { Cell::new(Vec::new()) };
 }
 
 impl<B: Backend> Orphans<B> {
     fn new(top: u64) -> Self {
         Orphans {
             top,
-            dense: Vec::new(),
-            cursor: 0,
+            table: None,
             stack: Vec::new(),
             waiting: 0,
         }
@@ -272,22 +258,14 @@ impl<B: Backend> Orphans<B> {
     fn push(&mut self, node: Arc<Node<B>>) {
         self.waiting += 1;
         // Order only matters for reuse: without a pool, a stack is cheaper (3% of W4).
-        if node_pool::enabled::<B>() && node.seq < self.top {
-            let j = (self.top - node.seq) as usize;
-            if j < ORPHAN_WINDOW + 4 * self.dense.len() {
-                if self.dense.capacity() == 0 {
-                    // (A drop may run while the thread's locals are torn down.)
-                    let kept = ORPHAN_TABLE.try_with(Cell::take).unwrap_or_default();
-                    self.dense = relabel(kept);
-                }
-                if j >= self.dense.len() {
-                    self.dense.resize_with(j + 1, || None);
-                }
-                if self.dense[j].is_none() {
-                    self.dense[j] = Some(node);
-                    self.cursor = self.cursor.min(j);
-                    return;
-                }
+        if node_pool::enabled::<B>() {
+            let top = self.top;
+            let table = self
+                .table
+                .get_or_insert_with(|| SeqTable::new(top, take_kept()));
+            if let Some(slot @ None) = table.slot(node.seq) {
+                *slot = Some(node);
+                return;
             }
         }
         self.stack.push(node);
@@ -298,21 +276,16 @@ impl<B: Backend> Orphans<B> {
             return None;
         }
         self.waiting -= 1;
-        while self.cursor < self.dense.len() {
-            let j = self.cursor;
-            self.cursor += 1;
-            if let Some(node) = self.dense[j].take() {
-                return Some(node);
-            }
-        }
-        self.stack.pop()
+        self.table
+            .as_mut()
+            .and_then(SeqTable::pop)
+            .or_else(|| self.stack.pop())
     }
 
-    /// Keeps the (emptied) dense table's memory for the next drop on this thread.
+    /// Keeps the (emptied) table's memory for the next drop on this thread.
     fn give_back(&mut self) {
-        let table = std::mem::take(&mut self.dense);
-        if table.capacity() > 0 && table.capacity() <= 1 << 22 {
-            let _ = ORPHAN_TABLE.try_with(|kept| kept.set(relabel(table)));
+        if let Some(table) = self.table.take() {
+            keep(table.into_slots());
         }
     }
 }
