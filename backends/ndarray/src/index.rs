@@ -59,6 +59,17 @@ pub fn gather<T: Elem>(x: &Tensor<T>, axis: usize, index: &Indices) -> Tensor<T>
     let src = x.as_slice().expect("row-major");
     let mut out = pool::take(index.len());
     let idx = index.data();
+    if inner == 1 {
+        // Picks along the last axis (max pooling's gather): one row of indices per row of
+        // `x`, instead of a loop per index.
+        for (row, picks) in src
+            .chunks_exact(len.max(1))
+            .zip(idx.chunks_exact(picks.max(1)))
+        {
+            out.extend(picks.iter().map(|&k| row[k]));
+        }
+        return from_vec(index.shape(), out);
+    }
     for o in 0..outer {
         for j in 0..picks {
             let row = &idx[(o * picks + j) * inner..(o * picks + j + 1) * inner];
@@ -91,6 +102,18 @@ pub fn scatter_add<T: Elem>(
     let (outer, len, inner) = around(x.shape(), axis);
     let picks = index.shape()[axis];
     let idx = index.data();
+    if inner == 1 {
+        for ((row, picks), values) in out
+            .chunks_exact_mut(len.max(1))
+            .zip(idx.chunks_exact(picks.max(1)))
+            .zip(values.chunks_exact(picks.max(1)))
+        {
+            for (&k, &v) in picks.iter().zip(values) {
+                row[k] = row[k] + v;
+            }
+        }
+        return from_vec(x.shape(), out);
+    }
     for o in 0..outer {
         for j in 0..picks {
             let at = (o * picks + j) * inner;

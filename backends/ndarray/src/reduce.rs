@@ -25,6 +25,24 @@ pub fn reduce<T: Elem>(op: ReduceOp, x: &Tensor<T>, axes: &[usize], keepdim: boo
             return from_vec(&out_shape, reduce_middle(op, src, &shape, *axis).0);
         }
     }
+    let trailing = axes
+        .iter()
+        .enumerate()
+        .all(|(i, &a)| a == shape.len() - axes.len() + i);
+    if let (Some(src), false) = (x.as_slice(), trailing) {
+        // Several axes of a row-major tensor (a convolution's bias gradient sums over
+        // batch, height and width): reduce each run of adjacent axes in place, last run
+        // first, instead of copying the tensor into a transposed order.
+        let (values, mut out_shape) = reduce_runs(op, src, &shape, axes);
+        if keepdim {
+            out_shape = shape
+                .iter()
+                .enumerate()
+                .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
+                .collect();
+        }
+        return from_vec(&out_shape, values);
+    }
     let out_shape: Vec<usize> = shape
         .iter()
         .enumerate()
@@ -187,6 +205,44 @@ fn reduce_middle<T: Elem>(
     (values, index)
 }
 
+/// Reduces a row-major buffer of `shape` along `axes` (sorted, distinct), one run of
+/// adjacent axes at a time from the last: each run is the middle of an `[outer, len,
+/// inner]` view. Returns the values and their shape (the reduced axes removed).
+fn reduce_runs<T: Elem>(
+    op: ReduceOp,
+    src: &[T],
+    shape: &[usize],
+    axes: &[usize],
+) -> (Vec<T>, Vec<usize>) {
+    let mut shape = shape.to_vec();
+    let mut values: Option<Vec<T>> = None;
+    let mut end = axes.len();
+    while end > 0 {
+        let mut start = end - 1;
+        while start > 0 && axes[start - 1] + 1 == axes[start] {
+            start -= 1;
+        }
+        let (first, last) = (axes[start], axes[end - 1]);
+        let outer: usize = shape[..first].iter().product();
+        let len: usize = shape[first..=last].iter().product();
+        let inner: usize = shape[last + 1..].iter().product();
+        let current = values.as_deref().unwrap_or(src);
+        let reduced = if len == 0 {
+            vec![T::zero(); outer * inner]
+        } else if inner == 1 {
+            reduce_rows(op, current, len)
+        } else {
+            reduce_middle(op, current, &[outer, len, inner], 1).0
+        };
+        if let Some(old) = values.replace(reduced) {
+            pool::give(old);
+        }
+        shape.drain(first..=last);
+        end = start;
+    }
+    (values.unwrap_or_else(|| src.to_vec()), shape)
+}
+
 /// `x` with `axes` moved last, row-major, so each reduction is over a contiguous row.
 fn rows_last<T: Elem>(x: &Tensor<T>, axes: &[usize]) -> Tensor<T> {
     let rank = x.ndim();
@@ -239,5 +295,70 @@ fn reduce_rows<T: Elem>(op: ReduceOp, src: &[T], row_len: usize) -> Vec<T> {
             .map(row)
             .collect_into_vec(&mut out);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reduction of `[2, 3, 4, 5]` along `axes`, by brute force over every element.
+    fn brute_force(op: ReduceOp, data: &[f64], axes: &[usize]) -> Vec<f64> {
+        let shape = [2, 3, 4, 5];
+        let kept: Vec<usize> = (0..4).filter(|a| !axes.contains(a)).collect();
+        let out_len: usize = kept.iter().map(|&a| shape[a]).product();
+        let mut out = vec![None::<f64>; out_len];
+        for (flat, &v) in data.iter().enumerate() {
+            let coord = [flat / 60, flat / 20 % 3, flat / 5 % 4, flat % 5];
+            let at = kept.iter().fold(0, |at, &a| at * shape[a] + coord[a]);
+            out[at] = Some(match (op, out[at]) {
+                (_, None) => v,
+                (ReduceOp::Sum, Some(s)) => s + v,
+                (ReduceOp::Max, Some(m)) => m.max(v),
+                (ReduceOp::Min, Some(m)) => m.min(v),
+            });
+        }
+        out.into_iter().map(Option::unwrap).collect()
+    }
+
+    #[test]
+    fn several_axes_of_a_row_major_tensor_reduce_in_place_as_by_brute_force() {
+        // Small integers: every sum is exact, so any order of addition gives these bits.
+        let data: Vec<f64> = (0..120).map(|i| ((i * 37) % 23) as f64 - 11.0).collect();
+        let x = from_vec(&[2, 3, 4, 5], data.clone());
+        for axes in [
+            &[0, 2][..],
+            &[0, 3],
+            &[1, 3],
+            &[0, 1, 3],
+            &[0, 2, 3],
+            &[0, 1],
+        ] {
+            for op in [ReduceOp::Sum, ReduceOp::Max, ReduceOp::Min] {
+                let want = brute_force(op, &data, axes);
+                let got = reduce(op, &x, axes, false);
+                assert_eq!(
+                    got.iter().copied().collect::<Vec<_>>(),
+                    want,
+                    "{op:?} {axes:?}"
+                );
+                let kept = reduce(op, &x, axes, true);
+                let shape: Vec<usize> = [2, 3, 4, 5]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
+                    .collect();
+                assert_eq!(kept.shape(), &shape[..]);
+                assert_eq!(kept.iter().copied().collect::<Vec<_>>(), want);
+            }
+        }
+    }
+
+    #[test]
+    fn an_empty_reduced_axis_sums_to_zeros() {
+        let x = from_vec::<f32>(&[2, 0, 3, 4], vec![]);
+        let got = reduce(ReduceOp::Sum, &x, &[1, 3], false);
+        assert_eq!(got.shape(), &[2, 3]);
+        assert!(got.iter().all(|&v| v == 0.0));
     }
 }
