@@ -30,6 +30,7 @@ mod parallel;
 mod pool;
 mod reduce;
 mod simd;
+mod small_matmul;
 mod tensor;
 mod window;
 

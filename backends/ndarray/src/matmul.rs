@@ -6,7 +6,7 @@
 //! on rayon. The cut depends only on the sizes, so results do not depend on the number of
 //! threads. matrixmultiply's own threading stays off: ferrograd decides.
 
-use crate::{parallel, pool};
+use crate::{parallel, pool, small_matmul};
 use crate::{Elem, Tensor};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Ix2, IxDyn};
@@ -56,7 +56,10 @@ pub fn matmul<T: Elem>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
             blocks,
             flops >= parallel::MATMUL_MIN_FLOPS,
             |(mut c, a, b): (ArrayViewMut2<T>, ArrayView2<T>, ArrayView2<T>)| {
-                general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
+                let small = a.len() * b.ncols() <= small_matmul::MAX_MULTIPLY_ADDS;
+                if !(small && small_matmul::product(&a, &b, &mut c)) {
+                    general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
+                }
             },
         );
     }
