@@ -11,42 +11,43 @@
 
 use std::mem::MaybeUninit;
 
+/// Calls the variant of a loop compiled for the best instruction set the CPU has:
+/// `best_variant!(avx512, avx2, plain; args)` returns from the enclosing function with
+/// `avx512(args)` if the CPU has AVX-512, `avx2(args)` if it has AVX2 and FMA, and
+/// `plain(args)` otherwise. The first two must be compiled with exactly those features
+/// (`#[target_feature]`).
+macro_rules! best_variant {
+    ($avx512:path, $avx2:path, $plain:path; $($arg:expr),* $(,)?) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU supports the features the variant was compiled for.
+                return unsafe { $avx512($($arg),*) };
+            }
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: as above.
+                return unsafe { $avx2($($arg),*) };
+            }
+        }
+        $plain($($arg),*)
+    }};
+}
+pub(crate) use best_variant;
+
 /// `dst[i] = f(src[i])`.
 #[inline]
 pub fn map<T: Copy, F: Fn(T) -> T>(src: &[T], dst: &mut [MaybeUninit<T>], f: F) {
     debug_assert_eq!(src.len(), dst.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the variant was compiled for.
-            return unsafe { x86::map_avx512(src, dst, f) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            return unsafe { x86::map_avx2(src, dst, f) };
-        }
-    }
-    map_plain(src, dst, f)
+    best_variant!(x86::map_avx512, x86::map_avx2, map_plain; src, dst, f)
 }
 
 /// `dst[i] = f(a[i], b[i])`.
 #[inline]
 pub fn zip<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], dst: &mut [MaybeUninit<T>], f: F) {
     debug_assert!(a.len() == dst.len() && b.len() == dst.len());
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the variant was compiled for.
-            return unsafe { x86::zip_avx512(a, b, dst, f) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            return unsafe { x86::zip_avx2(a, b, dst, f) };
-        }
-    }
-    zip_plain(a, b, dst, f)
+    best_variant!(x86::zip_avx512, x86::zip_avx2, zip_plain; a, b, dst, f)
 }
 
 #[inline(always)]

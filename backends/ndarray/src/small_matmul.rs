@@ -18,6 +18,7 @@
 //! on the thread count, and every compiled variant performs the same IEEE operations (as
 //! in `simd.rs`), so results are the same to the bit on every run.
 
+use crate::simd::best_variant;
 use crate::Elem;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -156,35 +157,11 @@ fn combine<T: Elem>(mut even: [T; LANES], odd: [T; LANES]) -> T {
 }
 
 fn dispatch_rows<T: Elem>(a: &[T], b_rows: &[&[T]], out: &mut [T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the variant was compiled for.
-            return unsafe { x86::rows_avx512(a, b_rows, out) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            return unsafe { x86::rows_avx2(a, b_rows, out) };
-        }
-    }
-    rows_plain(a, b_rows, out)
+    best_variant!(x86::rows_avx512, x86::rows_avx2, rows_plain; a, b_rows, out)
 }
 
 fn dispatch_dots<T: Elem>(a_row: &[T], b_cols: &[&[T]], out: &mut [T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the variant was compiled for.
-            return unsafe { x86::dots_avx512(a_row, b_cols, out) };
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            // SAFETY: as above.
-            return unsafe { x86::dots_avx2(a_row, b_cols, out) };
-        }
-    }
-    dots_plain(a_row, b_cols, out)
+    best_variant!(x86::dots_avx512, x86::dots_avx2, dots_plain; a_row, b_cols, out)
 }
 
 #[cfg(target_arch = "x86_64")]
