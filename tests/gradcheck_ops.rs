@@ -196,6 +196,9 @@ fn tensor_checks() -> Vec<TensorCheck> {
         tc("matmul", &[&[2, 3, 4], &[4, 5]], |x| x[0].matmul(&x[1])),
         tc("matmul", &[&[4], &[2, 4, 3]], |x| x[0].matmul(&x[1])),
         tc("matmul", &[&[3, 4], &[4]], |x| x[0].matmul(&x[1])),
+        // Sizes for the backend's unpacked small-product loops: the row form forward and
+        // for ∂B, the dot form for ∂A.
+        tc("matmul", &[&[4, 40], &[40, 70]], |x| x[0].matmul(&x[1])),
         // indexing
         tc("index_select", &[&[5, 3]], |x| {
             x[0].index_select(0, &Indices::vector(vec![4, 0, 4, 2]))
@@ -259,6 +262,11 @@ fn tensor_checks() -> Vec<TensorCheck> {
         }),
         tc("conv2d", &[&[2, 2, 5, 5], &[3, 2, 3, 3], &[3]], |x| {
             f::conv2d(&x[0], &x[1], Some(&x[2]), 2, 1)
+        }),
+        // 64 window positions per image: the small-product loops (row form forward, dot
+        // form for the kernel's gradient).
+        tc("conv2d", &[&[2, 1, 10, 10], &[2, 1, 3, 3], &[2]], |x| {
+            f::conv2d(&x[0], &x[1], Some(&x[2]), 1, 0)
         }),
         tc("max_pool2d", &[&[2, 2, 5, 5]], |x| {
             f::max_pool2d(&x[0], 3, 2)

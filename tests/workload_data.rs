@@ -125,3 +125,34 @@ fn w5_matrix_products_in_f32_agree_with_the_check_values() {
     let grad_w0 = model.parameters()[0].grad().unwrap().sum().item() as f64;
     assert_w5_check_values(loss.item() as f64, grad_w0);
 }
+
+/// Asserts a loss and a gradient sum against PyTorch's float64 values with the benchmark
+/// harness's tolerances (WORKLOADS.md).
+fn assert_check_values(name: &str, (loss, grad): (f64, f64), (want_loss, want_grad): (f64, f64)) {
+    assert!(
+        (loss - want_loss).abs() <= 1e-3 * want_loss.abs() + 1e-6,
+        "{name} loss {loss}, reference {want_loss}"
+    );
+    assert!(
+        (grad - want_grad).abs() <= 1e-3 * want_grad.abs() + 1e-4,
+        "{name} gradient sum {grad}, reference {want_grad}"
+    );
+}
+
+#[test]
+fn w1_check_values() {
+    let problem = w1::mlp(128, [784, 256, 128, 10]);
+    assert_check_values("W1", problem.check(), w1::W1_CHECK);
+}
+
+/// W6 runs its convolution through the unpacked small-product loops (`[8, 9] · [9, 676]`
+/// per image, and `[8, 676] · [676, 9]` for the kernel gradient), its bias gradient
+/// through the in-place reduction over several axes, and its pooling through gather and
+/// scatter along the last axis.
+#[test]
+fn w6_check_values() {
+    let problem = w1::conv();
+    let loss = problem.step().item() as f64;
+    let grad = grad_sum(&problem.kernel);
+    assert_check_values("W6", (loss, grad), w1::W6_CHECK);
+}
