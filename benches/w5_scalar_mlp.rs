@@ -36,9 +36,10 @@ fn w5_scalar(c: &mut Criterion) {
     drop(loss);
 
     let model = w5::model::<Scalar<f64>>();
+    let mut opt = w5::optimizer(&model);
     c.bench_function("w5/scalar_f64/step", |b| {
         b.iter(|| {
-            black_box(w5::sgd_step(&model, || {
+            black_box(w5::sgd_step(&mut opt, || {
                 w5::loss_per_point(&model, &points, &labels)
             }))
         })

@@ -30,18 +30,20 @@ fn w5_tensor(c: &mut Criterion) {
     let model = w5::matrix_model::<NdArray<f32>>();
     let (x, y) = w5::rows(&points, &labels);
     print_check("matrix products", w5::loss_matrix(&model, &x, &y).item());
+    let mut opt = w5::optimizer(&model);
     c.bench_function("w5/ndarray_f32/step", |b| {
-        b.iter(|| black_box(w5::sgd_step(&model, || w5::loss_matrix(&model, &x, &y))))
+        b.iter(|| black_box(w5::sgd_step(&mut opt, || w5::loss_matrix(&model, &x, &y))))
     });
 
     let model = w5::model::<NdArray<f32>>();
     let (x, y) = w5::columns(&points, &labels);
     print_check("micrograd code", w5::loss_batched(&model, &x, &y).item());
+    let mut opt = w5::optimizer(&model);
     c.bench_function("w5/ndarray_f32/micrograd_code", |b| {
-        b.iter(|| black_box(w5::sgd_step(&model, || w5::loss_batched(&model, &x, &y))))
+        b.iter(|| black_box(w5::sgd_step(&mut opt, || w5::loss_batched(&model, &x, &y))))
     });
     c.bench_function("w5/ndarray_f32/micrograd_code_2shards", |b| {
-        b.iter(|| black_box(w5::sgd_step_sharded(&model, &x, &y, 2)))
+        b.iter(|| black_box(w5::sgd_step_sharded(&model, &mut opt, &x, &y, 2)))
     });
 }
 

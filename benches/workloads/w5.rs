@@ -5,8 +5,9 @@ use super::{stream_u, uniform};
 use ferrograd::data_parallel::{backward_shards, shard_ranges};
 use ferrograd::nn::functional::{hinge_loss, Reduction};
 use ferrograd::nn::{Forward, Linear, Mlp, Module, Relu, Sequential};
+use ferrograd::optim::{Optimizer, Sgd};
 use ferrograd::random::Rng;
-use ferrograd::{no_grad, Backend, Element, TensorOps, Variable};
+use ferrograd::{Backend, Element, TensorOps, Variable};
 
 /// The 100 points (row-major `[100, 2]`) and their labels (±1). Like all workload data the
 /// points are `f32` values (the check values were computed from them); the scalar engine
@@ -173,16 +174,20 @@ pub fn loss_matrix<B: TensorOps>(
     hinge_loss(&scores, y, Reduction::Mean) + regulariser(model)
 }
 
-/// One SGD step with learning rate 0.05 after `loss`: zero the gradients, backward,
-/// update. Returns the loss.
-pub fn sgd_step<B: Backend>(
-    model: &impl Module<B>,
-    loss: impl FnOnce() -> Variable<B>,
-) -> Variable<B> {
-    model.zero_grad();
+/// W5's learning rate.
+pub const LEARNING_RATE: f64 = 0.05;
+
+/// W5's optimizer: plain SGD at [`LEARNING_RATE`] over the model's parameters.
+pub fn optimizer<B: Backend>(model: &impl Module<B>) -> Sgd<B> {
+    Sgd::new(model.parameters(), LEARNING_RATE)
+}
+
+/// One SGD step after `loss`: zero the gradients, backward, update. Returns the loss.
+pub fn sgd_step<B: Backend>(opt: &mut Sgd<B>, loss: impl FnOnce() -> Variable<B>) -> Variable<B> {
+    opt.zero_grad();
     let loss = loss();
     loss.backward();
-    update(model);
+    opt.step();
     loss
 }
 
@@ -191,11 +196,12 @@ pub fn sgd_step<B: Backend>(
 /// batch's size, the regulariser added in the first shard only.
 pub fn sgd_step_sharded<B: TensorOps>(
     model: &Mlp<B>,
+    opt: &mut Sgd<B>,
     x: &[Variable<B>; 2],
     y: &Variable<B>,
     shards: usize,
 ) -> Variable<B> {
-    model.zero_grad();
+    opt.zero_grad();
     let n = y.shape()[0];
     let ranges = shard_ranges(n, shards);
     let loss = backward_shards(model, ranges.len(), |i| {
@@ -209,17 +215,6 @@ pub fn sgd_step_sharded<B: TensorOps>(
             hinge
         }
     });
-    update(model);
+    opt.step();
     loss
-}
-
-/// SGD with learning rate 0.05 on every parameter that has a gradient.
-fn update<B: Backend>(model: &impl Module<B>) {
-    no_grad(|| {
-        for p in model.parameters() {
-            if let Some(g) = p.grad() {
-                p.set_value((p.detach() - g * 0.05).value());
-            }
-        }
-    });
 }
