@@ -69,7 +69,8 @@ pub fn max_pool2d<B: TensorOps>(x: &Variable<B>, kernel_size: usize, stride: usi
         B::max_pool2d_indices(&x.value(), &window),
         &[n * c, oh * ow],
     )
-    .expect("one index per output");
+    .expect("one index per output")
+    .known_below(h * w);
     x.reshape(&[n * c, h * w])
         .gather(1, &index)
         .expect("the kernel returns positions inside each plane")
