@@ -5,6 +5,7 @@
 //! each column entry back to that pixel. Images are independent, so both run one image per
 //! task when large; each image is processed in a fixed order.
 
+use crate::simd::best_variant;
 use crate::{parallel, pool};
 use crate::{standard, Elem, Tensor};
 use ferrograd::backend::Window2d;
@@ -182,23 +183,113 @@ pub fn max_pool2d_indices<T: Elem>(x: &Tensor<T>, w: &Window2d) -> Vec<usize> {
     out
 }
 
-/// The common 2×2, stride-2 pooling of a plane without NaNs: each window's four values
-/// compared pairwise, with the index built by arithmetic on the comparisons so that the
-/// compiler emits no data-dependent branch (first maximum wins, as in the general scan).
+/// The common 2×2, stride-2 pooling of a plane without NaNs, compiled for the best
+/// vector instructions the CPU has (`simd::best_variant!`).
 fn pool_2x2<T: Elem>(values: &[T], dst: &mut [usize], wd: usize, oh: usize, ow: usize) {
-    for oy in 0..oh {
-        let (r0, r1) = (
-            &values[2 * oy * wd..(2 * oy + 1) * wd],
-            &values[(2 * oy + 1) * wd..(2 * oy + 2) * wd],
-        );
-        for (ox, at) in dst[oy * ow..(oy + 1) * ow].iter_mut().enumerate() {
-            let (a, b, c, d) = (r0[2 * ox], r0[2 * ox + 1], r1[2 * ox], r1[2 * ox + 1]);
-            let (top_right, bottom_right) = ((b > a) as usize, (d > c) as usize);
-            let (top, bottom) = (a.max(b), c.max(d));
-            let lower = (bottom > top) as usize;
-            // `if lower { bottom_right } else { top_right }`, as bit arithmetic.
-            let column = top_right ^ ((top_right ^ bottom_right) & lower.wrapping_neg());
-            *at = (2 * oy + lower) * wd + 2 * ox + column;
+    best_variant!(x86::pool_2x2_avx512, x86::pool_2x2_avx2, pool_2x2_plain; values, dst, wd, oh, ow)
+}
+
+/// Each window's four values compared pairwise with strict comparisons (the first maximum
+/// wins, as in the general scan; without NaNs that is all a maximum needs), and the index
+/// built by arithmetic on the comparisons: no data-dependent branch, and a loop over
+/// pairs of columns the compiler vectorises. callgrind counted 48 instructions per output
+/// for the former loop (with `max` and indexing), which did not vectorise.
+#[inline(always)]
+fn pool_2x2_plain<T: Elem>(values: &[T], dst: &mut [usize], wd: usize, oh: usize, ow: usize) {
+    for (oy, out) in dst.chunks_exact_mut(ow).take(oh).enumerate() {
+        let top = &values[2 * oy * wd..2 * oy * wd + 2 * ow];
+        let bottom = &values[(2 * oy + 1) * wd..(2 * oy + 1) * wd + 2 * ow];
+        let row_start = 2 * oy * wd;
+        for (ox, ((at, t), b)) in out
+            .iter_mut()
+            .zip(top.chunks_exact(2))
+            .zip(bottom.chunks_exact(2))
+            .enumerate()
+        {
+            let top_right = t[1] > t[0];
+            let top_max = if top_right { t[1] } else { t[0] };
+            let bottom_right = b[1] > b[0];
+            let bottom_max = if bottom_right { b[1] } else { b[0] };
+            let lower = bottom_max > top_max;
+            let column = if lower { bottom_right } else { top_right };
+            *at = row_start + lower as usize * wd + 2 * ox + column as usize;
         }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::pool_2x2_plain;
+    use crate::Elem;
+
+    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+    pub unsafe fn pool_2x2_avx512<T: Elem>(
+        values: &[T],
+        dst: &mut [usize],
+        wd: usize,
+        oh: usize,
+        ow: usize,
+    ) {
+        pool_2x2_plain(values, dst, wd, oh, ow)
+    }
+
+    #[target_feature(enable = "avx2,fma")]
+    pub unsafe fn pool_2x2_avx2<T: Elem>(
+        values: &[T],
+        dst: &mut [usize],
+        wd: usize,
+        oh: usize,
+        ow: usize,
+    ) {
+        pool_2x2_plain(values, dst, wd, oh, ow)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::elementwise::from_vec;
+
+    /// Each window's first maximum in row-major order, by brute force.
+    fn first_maxima(values: &[f32], planes: usize, h: usize, w: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        for p in 0..planes {
+            let plane = &values[p * h * w..(p + 1) * h * w];
+            for oy in 0..h / 2 {
+                for ox in 0..w / 2 {
+                    let window = [0, 1, w, w + 1].map(|d| 2 * oy * w + 2 * ox + d);
+                    let best = window
+                        .into_iter()
+                        .reduce(|best, i| if plane[i] > plane[best] { i } else { best })
+                        .unwrap();
+                    out.push(best);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn pooling_2x2_picks_each_windows_first_maximum_among_ties() {
+        // Three distinct values, so most windows hold ties; a signed zero among them.
+        let (planes, h, w) = (3, 6, 10);
+        let values: Vec<f32> = (0..planes * h * w)
+            .map(|i| match (i * 7 + i / 5) % 3 {
+                0 => 1.0,
+                1 => 0.0,
+                _ => -0.0,
+            })
+            .collect();
+        let x = from_vec(&[1, planes, h, w], values.clone());
+        let window = Window2d {
+            kernel: (2, 2),
+            stride: (2, 2),
+            padding: (0, 0),
+            input: (h, w),
+        };
+        assert_eq!(
+            max_pool2d_indices(&x, &window),
+            first_maxima(&values, planes, h, w)
+        );
     }
 }
