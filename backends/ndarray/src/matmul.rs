@@ -1,5 +1,6 @@
 //! Matrix products through matrixmultiply (by way of ndarray's `general_mat_mul`, which
 //! hands it the operands' strides: a transposed operand is read in place, not copied).
+//! Small products with a long contiguous side skip its packing (`small_matmul.rs`).
 //!
 //! Large and batched products are cut into blocks of whole rows and columns (never the
 //! summation axis, so every output element is one unbroken dot product) and the blocks run

@@ -4,15 +4,14 @@
 //! For a product of a few tens of thousands of multiply-adds that copy, and the kernel's
 //! edge handling, cost as much as the arithmetic: W6's convolution multiplies `[8, 9]` by
 //! `[9, 676]` per image, and its kernel gradient `[8, 676]` by `[676, 9]`. Timed alone on
-//! W6's 64 images (2 threads), matrixmultiply took 200 µs for the forward products and
-//! 257 µs for the gradient ones; these loops take a fraction of that (BENCHMARKS.md).
+//! W6's 64 images (2 threads), matrixmultiply took 207 µs for the forward products and
+//! 263 µs for the gradient ones; these loops take 125 and 135 µs (BENCHMARKS.md).
 //!
 //! Two loops, chosen by the operands' layout:
 //! - `B` with contiguous rows: each output row is `Σ_p a[i, p] · b[p, ..]`, added up in
 //!   blocks of 64 columns held in registers;
 //! - `A` with contiguous rows and `B` with contiguous columns (a transposed operand):
-//!   each output is a dot product, with 16 partial sums per product and four products at
-//!   a time sharing the loads of `A`'s row.
+//!   each output is a dot product, with two sets of 16 partial sums.
 //!
 //! Each output element is computed in a fixed order that depends only on the sizes, never
 //! on the thread count, and every compiled variant performs the same IEEE operations (as
@@ -72,6 +71,7 @@ pub fn product<T: Elem>(a: &ArrayView2<T>, b: &ArrayView2<T>, c: &mut ArrayViewM
 /// `out[j] = Σ_p coefficients[p] · b_rows[p][j]`, summed in order of `p`.
 #[inline(always)]
 fn rows_plain<T: Elem>(coefficients: &[T], b_rows: &[&[T]], out: &mut [T]) {
+    let whole = out.len() / BLOCK * BLOCK;
     let mut blocks = out.chunks_exact_mut(BLOCK);
     for (block, chunk) in blocks.by_ref().enumerate() {
         let start = block * BLOCK;
@@ -87,20 +87,14 @@ fn rows_plain<T: Elem>(coefficients: &[T], b_rows: &[&[T]], out: &mut [T]) {
         chunk.copy_from_slice(&acc);
     }
     let tail = blocks.into_remainder();
-    let start = out_len_before_tail(b_rows, tail.len());
     let mut acc = [T::zero(); BLOCK];
     let acc = &mut acc[..tail.len()];
     for (&s, row) in coefficients.iter().zip(b_rows) {
-        for (x, &y) in acc.iter_mut().zip(&row[start..]) {
+        for (x, &y) in acc.iter_mut().zip(&row[whole..]) {
             *x = *x + s * y;
         }
     }
     tail.copy_from_slice(acc);
-}
-
-/// Where the last, partial block of a row of `b_rows`' width starts.
-fn out_len_before_tail<T>(b_rows: &[&[T]], tail: usize) -> usize {
-    b_rows.first().map_or(0, |row| row.len() - tail)
 }
 
 /// `out[j] = a_row · b_cols[j]`, each a [`dot`].
