@@ -13,36 +13,6 @@ use rayon::prelude::*;
 /// Reduces along `axes` (sorted, distinct).
 pub fn reduce<T: Elem>(op: ReduceOp, x: &Tensor<T>, axes: &[usize], keepdim: bool) -> Tensor<T> {
     let shape = x.shape().to_vec();
-    if let ([axis], Some(src)) = (axes, x.as_slice()) {
-        if *axis + 1 < shape.len() && shape[*axis] > 0 {
-            // One inner axis of a row-major tensor: reduce in place, no transposing copy.
-            let mut out_shape = shape.clone();
-            if keepdim {
-                out_shape[*axis] = 1;
-            } else {
-                out_shape.remove(*axis);
-            }
-            return from_vec(&out_shape, reduce_middle(op, src, &shape, *axis).0);
-        }
-    }
-    let trailing = axes
-        .iter()
-        .enumerate()
-        .all(|(i, &a)| a == shape.len() - axes.len() + i);
-    if let (Some(src), false) = (x.as_slice(), trailing) {
-        // Several axes of a row-major tensor (a convolution's bias gradient sums over
-        // batch, height and width): reduce each run of adjacent axes in place, last run
-        // first, instead of copying the tensor into a transposed order.
-        let (values, mut out_shape) = reduce_runs(op, src, &shape, axes);
-        if keepdim {
-            out_shape = shape
-                .iter()
-                .enumerate()
-                .map(|(i, &d)| if axes.contains(&i) { 1 } else { d })
-                .collect();
-        }
-        return from_vec(&out_shape, values);
-    }
     let out_shape: Vec<usize> = shape
         .iter()
         .enumerate()
@@ -54,6 +24,17 @@ pub fn reduce<T: Elem>(op: ReduceOp, x: &Tensor<T>, axes: &[usize], keepdim: boo
             }
         })
         .collect();
+    let trailing = axes
+        .iter()
+        .enumerate()
+        .all(|(i, &a)| a == shape.len() - axes.len() + i);
+    if let (Some(src), false) = (x.as_slice(), trailing) {
+        // A row-major tensor reduced over axes that are not its last ones (one inner axis,
+        // or a convolution's bias gradient over batch, height and width): reduce each run
+        // of adjacent axes in place, last run first, instead of copying the tensor into a
+        // transposed order.
+        return from_vec(&out_shape, reduce_runs(op, src, &shape, axes));
+    }
     let row_len: usize = axes.iter().map(|&a| shape[a]).product();
     let rows = rows_last(x, axes);
     let src = rows.as_slice().expect("standard layout");
@@ -205,15 +186,10 @@ fn reduce_middle<T: Elem>(
     (values, index)
 }
 
-/// Reduces a row-major buffer of `shape` along `axes` (sorted, distinct), one run of
-/// adjacent axes at a time from the last: each run is the middle of an `[outer, len,
-/// inner]` view. Returns the values and their shape (the reduced axes removed).
-fn reduce_runs<T: Elem>(
-    op: ReduceOp,
-    src: &[T],
-    shape: &[usize],
-    axes: &[usize],
-) -> (Vec<T>, Vec<usize>) {
+/// Reduces a row-major buffer of `shape` along `axes` (sorted, distinct, at least one),
+/// one run of adjacent axes at a time from the last: each run is the middle of an
+/// `[outer, len, inner]` view. Returns the values, row-major over the remaining axes.
+fn reduce_runs<T: Elem>(op: ReduceOp, src: &[T], shape: &[usize], axes: &[usize]) -> Vec<T> {
     let mut shape = shape.to_vec();
     let mut values: Option<Vec<T>> = None;
     let mut end = axes.len();
@@ -240,7 +216,7 @@ fn reduce_runs<T: Elem>(
         shape.drain(first..=last);
         end = start;
     }
-    (values.unwrap_or_else(|| src.to_vec()), shape)
+    values.expect("at least one axis")
 }
 
 /// `x` with `axes` moved last, row-major, so each reduction is over a contiguous row.
@@ -322,12 +298,14 @@ mod tests {
     }
 
     #[test]
-    fn several_axes_of_a_row_major_tensor_reduce_in_place_as_by_brute_force() {
+    fn axes_of_a_row_major_tensor_reduce_in_place_as_by_brute_force() {
         // Small integers: every sum is exact, so any order of addition gives these bits.
         let data: Vec<f64> = (0..120).map(|i| ((i * 37) % 23) as f64 - 11.0).collect();
         let x = from_vec(&[2, 3, 4, 5], data.clone());
         for axes in [
-            &[0, 2][..],
+            &[1][..],
+            &[2],
+            &[0, 2],
             &[0, 3],
             &[1, 3],
             &[0, 1, 3],
