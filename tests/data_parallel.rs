@@ -27,13 +27,35 @@ fn mlp_with<B: ferrograd::TensorOps>(dropout: Option<Dropout>) -> Sequential<B> 
     model.add(Linear::new(64, 5, true, &mut rng))
 }
 
-fn batch<B: Backend>(n: usize) -> (Variable<B>, Indices) {
+/// `n` rows of `features` inputs in [-1, 1) and their labels among `classes`.
+fn batch<B: Backend>(n: usize, features: usize, classes: u64) -> (Variable<B>, Indices) {
     let mut rng = Rng::new(11);
-    let x = (0..n * 20)
+    let x = (0..n * features)
         .map(|_| B::Elem::from_f64(rng.uniform_in(-1.0, 1.0)))
         .collect();
-    let y = (0..n).map(|_| rng.below(5) as usize).collect();
-    (Variable::from_vec(x, &[n, 20]).unwrap(), Indices::vector(y))
+    let y = (0..n).map(|_| rng.below(classes) as usize).collect();
+    (
+        Variable::from_vec(x, &[n, features]).unwrap(),
+        Indices::vector(y),
+    )
+}
+
+/// The loss and every parameter's gradient, as bits.
+fn loss_and_gradient_bits<B: Backend>(loss: &Variable<B>, model: &impl Module<B>) -> Vec<Vec<u64>> {
+    let bits = |v: &Variable<B>| {
+        v.to_vec()
+            .into_iter()
+            .map(|e| e.as_f64().to_bits())
+            .collect()
+    };
+    let mut out = vec![bits(loss)];
+    out.extend(
+        model
+            .parameters()
+            .iter()
+            .map(|p| bits(&p.grad().expect("every parameter gets a gradient"))),
+    );
+    out
 }
 
 /// One data-parallel backward pass; the loss and every gradient, as bits.
@@ -85,7 +107,7 @@ fn dropout_in_shards_is_independent_of_the_threads() {
 
 fn run_model_ref<B: ferrograd::TensorOps>(model: &Sequential<B>, shards: usize) -> Vec<Vec<u64>> {
     model.zero_grad();
-    let (x, y) = batch::<B>(96);
+    let (x, y) = batch::<B>(96, 20, 5);
     let ranges = shard_ranges(96, shards);
     let loss = backward_shards(model, ranges.len(), |i| {
         let r = &ranges[i];
@@ -99,22 +121,14 @@ fn run_model_ref<B: ferrograd::TensorOps>(model: &Sequential<B>, shards: usize) 
         .unwrap()
             / 96.0
     });
-    let bits = |v: &Variable<B>| {
-        v.to_vec()
-            .into_iter()
-            .map(|e| e.as_f64().to_bits())
-            .collect()
-    };
-    let mut out = vec![bits(&loss)];
-    out.extend(model.parameters().iter().map(|p| bits(&p.grad().unwrap())));
-    out
+    loss_and_gradient_bits(&loss, model)
 }
 
 #[test]
 fn shards_add_up_to_the_whole_batch() {
     type B = NdArray<f64>;
     let whole = mlp::<B>();
-    let (x, y) = batch::<B>(96);
+    let (x, y) = batch::<B>(96, 20, 5);
     let loss = cross_entropy(&whole.forward(&x), &y, 0.0, Reduction::Mean).unwrap();
     loss.backward();
     let sharded = run::<B>(4);
@@ -191,14 +205,7 @@ fn steal_prone_step(threads: usize) -> Vec<Vec<u64>> {
         let head = Linear::<B>::new(256, 10, true, &mut rng);
         let model = Sequential::new().add(shared.clone()).add(head.clone());
         let n = 512;
-        let x = Variable::<B>::from_vec(
-            (0..n * 256)
-                .map(|_| rng.uniform_in(-1.0, 1.0) as f32)
-                .collect(),
-            &[n, 256],
-        )
-        .unwrap();
-        let y = Indices::vector((0..n).map(|_| rng.below(10) as usize).collect());
+        let (x, y) = batch::<B>(n, 256, 10);
         let ranges = shard_ranges(n, 16);
         let loss = backward_shards(&model, ranges.len(), |i| {
             let r = &ranges[i];
@@ -206,12 +213,7 @@ fn steal_prone_step(threads: usize) -> Vec<Vec<u64>> {
             let logits = head.forward(&shared.forward(&h).relu());
             cross_entropy(&logits, &y.rows(r.clone()), 0.0, Reduction::Sum).unwrap() / n as f64
         });
-        let mut bits = vec![vec![loss.item().to_bits() as u64]];
-        for p in model.parameters() {
-            let grad = p.grad().expect("every parameter gets a gradient");
-            bits.push(grad.to_vec().iter().map(|g| g.to_bits() as u64).collect());
-        }
-        bits
+        loss_and_gradient_bits(&loss, &model)
     })
 }
 
