@@ -82,7 +82,7 @@ impl Element for f32 {
     }
 
     fn from_le_bytes(bytes: &[u8]) -> Option<Vec<Self>> {
-        (bytes.len() % 4 == 0).then(|| {
+        bytes.len().is_multiple_of(4).then(|| {
             bytes
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
@@ -119,7 +119,7 @@ impl Element for f64 {
     }
 
     fn from_le_bytes(bytes: &[u8]) -> Option<Vec<Self>> {
-        (bytes.len() % 8 == 0).then(|| {
+        bytes.len().is_multiple_of(8).then(|| {
             bytes
                 .chunks_exact(8)
                 .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))

@@ -135,7 +135,7 @@ pub fn resolve_shape<S: ShapeSpec + ?Sized>(op: &str, spec: &S, from: &[usize]) 
         .map(|&d| d as usize)
         .product();
     let shape: Option<Vec<usize>> = if holes == 1 {
-        (known > 0 && numel % known == 0).then(|| {
+        (known > 0 && numel.is_multiple_of(known)).then(|| {
             sizes
                 .iter()
                 .map(|&d| if d == -1 { numel / known } else { d as usize })

@@ -50,7 +50,7 @@ impl<B: TensorOps> Variable<B> {
         let cols = self.value_ref();
         let shape = B::shape(&cols);
         let k = window.kernel.0 * window.kernel.1;
-        if shape.len() != 3 || shape[1] % k != 0 || shape[2] != window.positions() {
+        if shape.len() != 3 || !shape[1].is_multiple_of(k) || shape[2] != window.positions() {
             panic!(
                 "fold2d: columns of shape {shape:?} do not fit kernel {:?} over {:?} ({} positions)",
                 window.kernel,

@@ -3,7 +3,8 @@
 //! `NdArray<T>` stores every graph node's value as an n-dimensional array (ndarray's
 //! `ArcArray`: cloning shares the data; reshapes, transposes and slices are views where
 //! possible). Large elementwise kernels and reductions run in parallel on rayon, matrix
-//! products go through matrixmultiply in blocks that ferrograd spreads over rayon itself,
+//! products go through matrixmultiply (or, for small and mid-sized ones, loops of the
+//! backend's own that skip its packing) in blocks that ferrograd spreads over rayon itself,
 //! and every parallel split depends only on the sizes involved, so results are the same
 //! to the bit whatever the thread count (see `parallel.rs`, where all thresholds live).
 //!
@@ -21,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+mod avx512_matmul;
 mod elementwise;
 mod fastmath;
 mod index;

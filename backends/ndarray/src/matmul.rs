@@ -1,13 +1,15 @@
 //! Matrix products through matrixmultiply (by way of ndarray's `general_mat_mul`, which
 //! hands it the operands' strides: a transposed operand is read in place, not copied).
-//! Small products with a long contiguous side skip its packing (`small_matmul.rs`).
+//! Small products with a long contiguous side skip its packing (`small_matmul.rs`), and so
+//! do `f32` products up to a few hundred thousand elements per operand on CPUs with AVX-512
+//! (`avx512_matmul.rs`).
 //!
 //! Large and batched products are cut into blocks of whole rows and columns (never the
 //! summation axis, so every output element is one unbroken dot product) and the blocks run
 //! on rayon. The cut depends only on the sizes, so results do not depend on the number of
 //! threads. matrixmultiply's own threading stays off: ferrograd decides.
 
-use crate::{parallel, pool, small_matmul};
+use crate::{avx512_matmul, parallel, pool, small_matmul};
 use crate::{Elem, Tensor};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Ix2, IxDyn};
@@ -39,7 +41,15 @@ pub fn matmul<T: Elem>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
     data.resize(count * m * n, T::zero());
     let mut out = Array::from_shape_vec((count, m, n), data).expect("sizes agree");
     if m > 0 && n > 0 {
-        let (rows, cols) = block_shape(count, m, n, k);
+        let unpacked = if count == 1 && m * n * k > small_matmul::MAX_MULTIPLY_ADDS {
+            avx512_matmul::form(&a_mats[0], &b_mats[0])
+        } else {
+            None
+        };
+        let (rows, cols) = match unpacked {
+            Some(form) => unpacked_block_shape(form, m, n, k),
+            None => block_shape(count, m, n, k),
+        };
         let mut blocks = Vec::new();
         for ((c, a), b) in out.outer_iter_mut().zip(&a_mats).zip(&b_mats) {
             for (i, c_rows) in split(c, Axis(0), rows).into_iter().enumerate() {
@@ -58,7 +68,9 @@ pub fn matmul<T: Elem>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
             flops >= parallel::MATMUL_MIN_FLOPS,
             |(mut c, a, b): (ArrayViewMut2<T>, ArrayView2<T>, ArrayView2<T>)| {
                 let small = a.len() * b.ncols() <= small_matmul::MAX_MULTIPLY_ADDS;
-                if !(small && small_matmul::product(&a, &b, &mut c)) {
+                let done = (small && small_matmul::product(&a, &b, &mut c))
+                    || unpacked.is_some_and(|form| avx512_matmul::product(form, &a, &b, &mut c));
+                if !done {
                     general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
                 }
             },
@@ -128,6 +140,25 @@ fn block_shape(count: usize, m: usize, n: usize, k: usize) -> (usize, usize) {
         return (m, round_up(n.div_ceil(2), 16));
     }
     (m, n)
+}
+
+/// Rows and columns per block for the kernels without packing (`avx512_matmul.rs`), every
+/// block reading the one copy of each operand: blocks of columns (a strip of 32, or 8 tiles
+/// of 4 for the dot form), and the rows in two halves (whole tiles) when there are too few
+/// column blocks to share out.
+fn unpacked_block_shape(form: avx512_matmul::Form, m: usize, n: usize, k: usize) -> (usize, usize) {
+    if 2 * m * n * k < parallel::MATMUL_MIN_FLOPS {
+        return (m, n);
+    }
+    let (cols, tile_rows) = match form {
+        avx512_matmul::Form::Strips => (avx512_matmul::STRIP, avx512_matmul::STRIP_ROWS),
+        avx512_matmul::Form::Dots => (8 * avx512_matmul::DOT_COLS, avx512_matmul::DOT_ROWS),
+    };
+    if n >= 2 * cols {
+        (m, cols)
+    } else {
+        (round_up(m.div_ceil(2), tile_rows).min(m), n)
+    }
 }
 
 fn round_up(x: usize, multiple: usize) -> usize {
