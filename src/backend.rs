@@ -261,6 +261,14 @@ pub trait Ops: Clone + Copy + Debug + Default + Send + Sync + 'static {
     /// Applies `op` elementwise, broadcasting `a` and `b` to their common shape.
     fn binary(op: BinaryOp, a: &Self::Tensor, b: &Self::Tensor) -> Self::Tensor;
 
+    /// `a + scale · b` for two tensors of one shape: an optimizer's update. Each element is
+    /// a multiply then an add, never fused, so the result equals the two `binary` ops to
+    /// the bit; a backend may do both in one pass (the default makes two).
+    fn add_scaled(a: &Self::Tensor, b: &Self::Tensor, scale: Self::Elem) -> Self::Tensor {
+        let scaled = Self::binary(BinaryOp::Mul, b, &Self::full(&[], scale));
+        Self::binary(BinaryOp::Add, a, &scaled)
+    }
+
     /// Repeats `x` along new leading and size-1 dimensions to `shape` (PyTorch's `expand`).
     fn broadcast_to(x: &Self::Tensor, shape: &[usize]) -> Self::Tensor;
 

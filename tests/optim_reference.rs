@@ -289,3 +289,43 @@ fn every_optim_case_matches_pytorch() {
     assert_eq!(ran, cases.len());
     assert_eq!(ran, 23, "optim.json holds 23 cases (its README)");
 }
+
+/// Plain SGD updates in one fused kernel (`Backend::add_scaled`); it must give what the
+/// written formula `p − lr·g` gives, to the bit, on both backends and on a tensor large
+/// enough for the parallel path.
+#[test]
+fn plain_sgd_equals_its_formula_to_the_bit() {
+    fn check<B: Backend>(n: usize, shape: &[usize]) {
+        use ferrograd::Element;
+        let values = |seed: f64| -> Vec<B::Elem> {
+            (0..n)
+                .map(|i| ((i as f64 + seed) * 0.731).sin() * 10f64.powi((i % 5) as i32 - 2))
+                .map(B::Elem::from_f64)
+                .collect()
+        };
+        let lr = 0.0137;
+        let p = Variable::<B>::from_vec(values(1.0), shape)
+            .unwrap()
+            .requires_grad();
+        let g = Variable::<B>::from_vec(values(2.0), shape).unwrap();
+        let want = ferrograd::no_grad(|| p.detach() - &g * lr).to_vec();
+        (&p * &g).sum().backward(); // ∂/∂p = g
+        let mut sgd = Sgd::new(vec![p.clone()], lr);
+        sgd.step();
+        let got = p.to_vec();
+        assert_eq!(got.len(), n);
+        for (i, (x, y)) in got.iter().zip(&want).enumerate() {
+            // Exact in f64, so equal bits there mean equal bits in the element type.
+            let (x, y) = (x.as_f64(), y.as_f64());
+            assert_eq!(
+                x.to_bits(),
+                y.to_bits(),
+                "{} element {i}: {x} against {y}",
+                B::name()
+            );
+        }
+    }
+    check::<NdArray<f32>>(100_003, &[100_003]);
+    check::<NdArray<f64>>(1_000, &[10, 100]);
+    check::<Scalar<f64>>(1, &[]);
+}

@@ -37,6 +37,13 @@ pub fn binary<T: Elem>(op: BinaryOp, a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> 
     }
 }
 
+/// `a + scale · b` in one pass (an optimizer's update: W1's SGD step made two passes over
+/// its 235,000 parameters, one to scale the gradient and one to subtract it).
+pub fn add_scaled<T: Elem>(a: &Tensor<T>, b: &Tensor<T>, scale: T) -> Tensor<T> {
+    assert_eq!(a.shape(), b.shape(), "add_scaled: shapes differ");
+    zip_with(a, b, move |x, y| x + scale * y)
+}
+
 fn zip_with<T: Elem, F>(a: &Tensor<T>, b: &Tensor<T>, f: F) -> Tensor<T>
 where
     F: Fn(T, T) -> T + Send + Sync + Copy,

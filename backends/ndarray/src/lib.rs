@@ -101,6 +101,10 @@ impl<T: Elem> Ops for NdArray<T> {
         elementwise::binary(op, a, b)
     }
 
+    fn add_scaled(a: &Tensor<T>, b: &Tensor<T>, scale: T) -> Tensor<T> {
+        elementwise::add_scaled(a, b, scale)
+    }
+
     fn broadcast_to(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
         layout::broadcast_to(x, shape)
     }
