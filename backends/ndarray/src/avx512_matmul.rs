@@ -39,8 +39,9 @@ pub const STRIP: usize = 32;
 pub const STRIP_ROWS: usize = 12;
 
 /// Rows and columns of `C` per register tile in the dot form: 16 accumulators, whose lane
-/// sums one shuffle network adds at once (`add_tile_lanes`), and 8 vectors loaded per 16
-/// multiply-adds.
+/// sums one shuffle network adds at once (`add_lanes_of_16`), and 8 vectors loaded per 16
+/// multiply-adds. (Tiles of 4 by 6, 24 accumulators and 10 loads per 24 multiply-adds,
+/// measured no faster.)
 pub const DOT_ROWS: usize = 4;
 /// See [`DOT_ROWS`].
 pub const DOT_COLS: usize = 4;
@@ -206,21 +207,31 @@ mod x86 {
             let width = (ops.n - j).min(STRIP);
             // Lanes of each of the strip's two vectors that lie within the matrix.
             let masks = (lane_mask(width), lane_mask(width.saturating_sub(16)));
-            for i in (0..whole).step_by(STRIP_ROWS) {
-                strip_tile::<STRIP_ROWS>(ops, i, j, masks);
+            if width == STRIP {
+                for i in (0..whole).step_by(STRIP_ROWS) {
+                    strip_tile::<STRIP_ROWS, true>(ops, i, j, masks);
+                }
+                by_count!(ops.m - whole; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS, true>(ops, whole, j, masks));
+            } else {
+                for i in (0..whole).step_by(STRIP_ROWS) {
+                    strip_tile::<STRIP_ROWS, false>(ops, i, j, masks);
+                }
+                by_count!(ops.m - whole; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS, false>(ops, whole, j, masks));
             }
-            by_count!(ops.m - whole; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS>(ops, whole, j, masks));
         }
     }
 
     /// Rows `i .. i + ROWS` of the strip at column `j`: `Σ_p a[i + r, p] · b[p, j ..]` as
-    /// one chain of fused multiply-adds per element, `p` in order.
+    /// one chain of fused multiply-adds per element, `p` in order. `WHOLE` when the strip
+    /// is 32 columns wide: plain loads, since masked ones (needed for a narrower last
+    /// strip) run slower on this machine (the dot form went from 94 to 110 GFLOP/s on one
+    /// thread without them).
     ///
     /// # Safety
-    /// As [`strips`], with `i + ROWS ≤ m` and `j < n`.
+    /// As [`strips`], with `i + ROWS ≤ m`, `j < n`, and `j + 32 ≤ n` if `WHOLE`.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn strip_tile<const ROWS: usize>(
+    unsafe fn strip_tile<const ROWS: usize, const WHOLE: bool>(
         ops: &Operands,
         i: usize,
         j: usize,
@@ -233,8 +244,14 @@ mod x86 {
         for _ in 0..ops.k {
             // Masked loads read no element outside the mask, so a narrow last strip never
             // reads past its row.
-            let b_low = _mm512_maskz_loadu_ps(low, b);
-            let b_high = _mm512_maskz_loadu_ps(high, b.wrapping_add(16));
+            let (b_low, b_high) = if WHOLE {
+                (_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16)))
+            } else {
+                (
+                    _mm512_maskz_loadu_ps(low, b),
+                    _mm512_maskz_loadu_ps(high, b.wrapping_add(16)),
+                )
+            };
             for (r, acc) in acc.iter_mut().enumerate() {
                 let s = _mm512_set1_ps(*a.add(r * a_row));
                 acc[0] = _mm512_fmadd_ps(s, b_low, acc[0]);
@@ -252,68 +269,52 @@ mod x86 {
     }
 
     /// The dot form over all of `c` (`a` has contiguous rows, `b` contiguous columns):
-    /// groups of 4 columns, and within each, tiles of 4 rows, so that the group's columns
-    /// of `b` stay in the level-1 cache while the rows of `a` stream past from level 2.
+    /// groups of 4 rows, and within each, tiles of 4 columns, so that the group's rows of
+    /// `a` stay in the level-1 cache while the columns of `b` stream past from level 2.
+    /// (Columns outer and rows inner measured the same.)
     ///
     /// # Safety
     /// The CPU has AVX-512F, and `ops` describes valid matrices, `a` with contiguous rows,
     /// `b` with contiguous columns and `c` with contiguous rows.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn dots(ops: &Operands) {
-        let cols = ops.n / DOT_COLS * DOT_COLS;
-        for j in (0..cols).step_by(DOT_COLS) {
-            dot_column_group::<DOT_COLS>(ops, j);
+        let rows = ops.m / DOT_ROWS * DOT_ROWS;
+        for i in (0..rows).step_by(DOT_ROWS) {
+            dot_row_group::<DOT_ROWS>(ops, i);
         }
-        by_count!(ops.n - cols; 1 2 3; COLS => dot_column_group::<COLS>(ops, cols));
+        by_count!(ops.m - rows; 1 2 3; ROWS => dot_row_group::<ROWS>(ops, rows));
     }
 
     /// # Safety
-    /// As [`dots`], with `j + COLS ≤ n`.
+    /// As [`dots`], with `i + ROWS ≤ m`.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn dot_column_group<const COLS: usize>(ops: &Operands, j: usize) {
-        let rows = ops.m / DOT_ROWS * DOT_ROWS;
-        for i in (0..rows).step_by(DOT_ROWS) {
-            dot_tile::<DOT_ROWS, COLS>(ops, i, j);
+    unsafe fn dot_row_group<const ROWS: usize>(ops: &Operands, i: usize) {
+        let cols = ops.n / DOT_COLS * DOT_COLS;
+        for j in (0..cols).step_by(DOT_COLS) {
+            dot_tile::<ROWS, DOT_COLS>(ops, i, j);
         }
-        by_count!(ops.m - rows; 1 2 3; ROWS => dot_tile::<ROWS, COLS>(ops, rows, j));
+        by_count!(ops.n - cols; 1 2 3; COLS => dot_tile::<ROWS, COLS>(ops, i, cols));
     }
 
-    /// The 16 partial sums of one accumulator added by the same tree as
-    /// [`add_tile_lanes`]: lane `l` and `l + 8`, then `l + 4`, then the last four as
-    /// `(e0 + e1) + (e2 + e3)`. For the tiles at the edges.
-    ///
-    /// Through memory rather than `_mm512_reduce_add_ps`, whose 256- and 128-bit steps
-    /// can only use the first 16 vector registers: the accumulators that feed it were
-    /// confined to those, one of the tile's spilled to the stack, and the loop ran at half
-    /// speed (`perf annotate`).
-    #[inline]
-    pub(super) fn add_lanes(mut lanes: [f32; 16]) -> f32 {
-        for width in [8, 4] {
-            for l in 0..width {
-                lanes[l] += lanes[l + width];
-            }
-        }
-        (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
-    }
-
-    /// The lane sums of a whole tile's 16 accumulators, as one vector: lane `4r + q` holds
-    /// the sum of `acc[r][q]`'s lanes. Four rounds, each adding pairs of vectors after
+    /// The lane sums of 16 vectors at once: lane `4t + e` of the result holds the sum of
+    /// the lanes of `inputs[4e + t]`. Four rounds, each adding pairs of vectors after
     /// shuffling them so that every vector keeps half as many partial sums of twice as
-    /// many accumulators: 8 vectors with 8 partial sums of 2 accumulators each, then 4 with
-    /// 4 of 4, then 2 with 2 of 8, then 1 with the sum of each of 16. Some 30 instructions
-    /// where [`add_lanes`] takes about 30 per accumulator: on one thread, W1's forward
-    /// product went from 81 to 92 GFLOP/s with it, its `[128, 256] · [256, 128]` from 62 to
-    /// 86.
+    /// many inputs: 8 vectors with 8 partial sums of 2 inputs each, then 4 with 4 of 4,
+    /// then 2 with 2 of 8, then 1 with the sum of each of 16. Every sum is the same tree
+    /// over its 16 lanes, whichever slot its input takes: lane `l` and `l + 8`, then `l + 4`,
+    /// then the last four as `(e0 + e1) + (e2 + e3)`.
+    ///
+    /// About 30 instructions for 16 sums. Adding each vector's lanes through memory took
+    /// about 30 per vector: on one thread, W1's forward product went from 81 to 92 GFLOP/s
+    /// with this, its `[128, 256] · [256, 128]` from 62 to 86. And not
+    /// `_mm512_reduce_add_ps`, whose 256- and 128-bit steps can only use the first 16 vector
+    /// registers: the accumulators that fed it were confined to those, one spilled to the
+    /// stack, and the loop ran at half speed (`perf annotate`).
     #[inline]
     #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn add_tile_lanes<const ROWS: usize, const COLS: usize>(
-        acc: &[[__m512; COLS]; ROWS],
-    ) -> __m512 {
-        debug_assert!(ROWS == 4 && COLS == 4);
-        // Round 1 takes accumulators in the order that leaves lane 4r + q to acc[r][q]:
-        // after four rounds, lane 4t + e holds the sum of input 4e + t.
-        let input = |n: usize| acc[n % 4][n / 4];
+    pub(super) unsafe fn add_lanes_of_16(inputs: &[__m512; 16]) -> __m512 {
+        let input = |n: usize| inputs[n];
         let halves = |x, y| {
             _mm512_add_ps(
                 _mm512_shuffle_f32x4::<0b01_00_01_00>(x, y),
@@ -347,9 +348,23 @@ mod x86 {
     #[target_feature(enable = "avx512f")]
     unsafe fn dot_tile<const ROWS: usize, const COLS: usize>(ops: &Operands, i: usize, j: usize) {
         let mut acc = [[_mm512_setzero_ps(); COLS]; ROWS];
+        let whole = ops.k / 16 * 16;
         let mut p = 0;
-        while p < ops.k {
-            // The last step may be partial: masked-off lanes load zeros and add 0 · 0.
+        while p < whole {
+            let mut a = [_mm512_setzero_ps(); ROWS];
+            for (r, a) in a.iter_mut().enumerate() {
+                *a = _mm512_loadu_ps(ops.a.add((i + r) * ops.a_strides.0 + p));
+            }
+            for q in 0..COLS {
+                let b = _mm512_loadu_ps(ops.b.add((j + q) * ops.b_strides.1 + p));
+                for (acc, &a) in acc.iter_mut().zip(&a) {
+                    acc[q] = _mm512_fmadd_ps(a, b, acc[q]);
+                }
+            }
+            p += 16;
+        }
+        if p < ops.k {
+            // The last, partial step: masked-off lanes load zeros and add 0 · 0.
             let mask = lane_mask(ops.k - p);
             let mut a = [_mm512_setzero_ps(); ROWS];
             for (r, a) in a.iter_mut().enumerate() {
@@ -361,23 +376,25 @@ mod x86 {
                     acc[q] = _mm512_fmadd_ps(a, b, acc[q]);
                 }
             }
-            p += 16;
         }
-        if ROWS == DOT_ROWS && COLS == DOT_COLS {
-            // A whole tile: its 16 sums at once, row by row.
-            let mut sums = [0f32; 16];
-            _mm512_storeu_ps(sums.as_mut_ptr(), add_tile_lanes(&acc));
-            for (r, row) in sums.chunks_exact(COLS).enumerate() {
-                let c = ops.c.add((i + r) * ops.c_row_stride + j);
-                std::ptr::copy_nonoverlapping(row.as_ptr(), c, COLS);
-            }
-        } else {
-            for (r, acc) in acc.iter().enumerate() {
-                for (q, &sums) in acc.iter().enumerate() {
-                    let mut lanes = [0f32; 16];
-                    _mm512_storeu_ps(lanes.as_mut_ptr(), sums);
-                    *ops.c.add((i + r) * ops.c_row_stride + j + q) = add_lanes(lanes);
+        // The tile's sums in groups of 4 columns: input 4e + t of the adding network is
+        // acc[t][q + e], so that lane 4t + e of its result is c[i + t, j + q + e]. Slots
+        // past the tile's edge get zeros, whose sums are dropped.
+        for q in (0..COLS).step_by(4) {
+            let inputs = std::array::from_fn(|n| {
+                let (r, col) = (n % 4, q + n / 4);
+                if r < ROWS && col < COLS {
+                    acc[r][col]
+                } else {
+                    _mm512_setzero_ps()
                 }
+            });
+            let mut sums = [0f32; 16];
+            _mm512_storeu_ps(sums.as_mut_ptr(), add_lanes_of_16(&inputs));
+            let width = (COLS - q).min(4);
+            for (r, row) in sums.chunks_exact(4).take(ROWS).enumerate() {
+                let c = ops.c.add((i + r) * ops.c_row_stride + j + q);
+                std::ptr::copy_nonoverlapping(row.as_ptr(), c, width);
             }
         }
     }
@@ -477,14 +494,22 @@ mod tests {
         }
     }
 
-    /// Edge tiles add their lanes one accumulator at a time, whole tiles all at once; both
-    /// must use the same tree, or an element's bits would depend on where its tile falls.
+    /// The adding network of the dot form sums each input's lanes by the tree its docs
+    /// give, whatever slot the input takes.
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn whole_and_edge_tiles_add_lanes_in_the_same_order() {
+    fn the_lane_network_adds_each_input_by_its_documented_tree() {
         use std::arch::x86_64::{__m512, _mm512_loadu_ps, _mm512_storeu_ps};
         if !avx512() {
             return;
+        }
+        fn tree(mut lanes: [f32; 16]) -> f32 {
+            for width in [8, 4] {
+                for l in 0..width {
+                    lanes[l] += lanes[l + width];
+                }
+            }
+            (lanes[0] + lanes[1]) + (lanes[2] + lanes[3])
         }
         // Magnitudes far apart, so that a different order changes the bits.
         let lanes = |n: usize| -> [f32; 16] {
@@ -495,18 +520,17 @@ mod tests {
         // SAFETY: the CPU has AVX-512 (checked above), and every pointer is to a local
         // array of 16 floats.
         unsafe {
-            let acc: [[__m512; DOT_COLS]; DOT_ROWS] = std::array::from_fn(|r| {
-                std::array::from_fn(|q| _mm512_loadu_ps(lanes(r * DOT_COLS + q).as_ptr()))
-            });
+            let inputs: [__m512; 16] = std::array::from_fn(|n| _mm512_loadu_ps(lanes(n).as_ptr()));
             let mut sums = [0f32; 16];
-            _mm512_storeu_ps(sums.as_mut_ptr(), x86::add_tile_lanes(&acc));
-            for (n, &sum) in sums.iter().enumerate() {
-                assert_eq!(sum.to_bits(), x86::add_lanes(lanes(n)).to_bits(), "sum {n}");
+            _mm512_storeu_ps(sums.as_mut_ptr(), x86::add_lanes_of_16(&inputs));
+            for (lane, &sum) in sums.iter().enumerate() {
+                let input = 4 * (lane % 4) + lane / 4;
+                assert_eq!(sum.to_bits(), tree(lanes(input)).to_bits(), "lane {lane}");
             }
         }
         // And the order matters for these lanes: a plain left-to-right sum differs.
         let plain: f32 = lanes(0).iter().sum();
-        assert_ne!(plain.to_bits(), x86::add_lanes(lanes(0)).to_bits());
+        assert_ne!(plain.to_bits(), tree(lanes(0)).to_bits());
     }
 
     #[test]

@@ -143,18 +143,22 @@ fn block_shape(count: usize, m: usize, n: usize, k: usize) -> (usize, usize) {
 }
 
 /// Rows and columns per block for the kernels without packing (`avx512_matmul.rs`), every
-/// block reading the one copy of each operand: blocks of columns (a strip of 32, or 8 tiles
-/// of 4 for the dot form), and the rows in two halves (whole tiles) when there are too few
-/// column blocks to share out.
+/// block reading the one copy of each operand: blocks of columns (a strip of 32, or a
+/// quarter of the columns in whole tiles of 6 for the dot form, so that two or four threads
+/// share them evenly), and the rows in two halves (whole tiles) when there are too few
+/// columns to share out.
 fn unpacked_block_shape(form: avx512_matmul::Form, m: usize, n: usize, k: usize) -> (usize, usize) {
     if 2 * m * n * k < parallel::MATMUL_MIN_FLOPS {
         return (m, n);
     }
     let (cols, tile_rows) = match form {
         avx512_matmul::Form::Strips => (avx512_matmul::STRIP, avx512_matmul::STRIP_ROWS),
-        avx512_matmul::Form::Dots => (8 * avx512_matmul::DOT_COLS, avx512_matmul::DOT_ROWS),
+        avx512_matmul::Form::Dots => (
+            round_up(n.div_ceil(4), avx512_matmul::DOT_COLS),
+            avx512_matmul::DOT_ROWS,
+        ),
     };
-    if n >= 2 * cols {
+    if n >= 2 * cols.max(avx512_matmul::STRIP) {
         (m, cols)
     } else {
         (round_up(m.div_ceil(2), tile_rows).min(m), n)
