@@ -28,7 +28,7 @@
 //! rate, are unchanged; the W1 step went from 1.26-1.29 to 0.99-1.10 ms (BENCHMARKS.md).
 
 use crate::Elem;
-use ndarray::{ArrayView2, ArrayViewMut2};
+use ndarray::ArrayView2;
 use std::any::TypeId;
 
 /// Columns per strip: two vectors of 16 `f32`.
@@ -67,72 +67,82 @@ pub enum Form {
 /// at least one strip wide, and the dot form (which streams all of `b` past each group of
 /// rows) `b` small enough.
 pub fn form<T: Elem>(a: &ArrayView2<T>, b: &ArrayView2<T>) -> Option<Form> {
-    let suits = TypeId::of::<T>() == TypeId::of::<f32>()
-        && avx512()
-        && a.ncols() > 0
-        && a.len() <= MAX_A_ELEMENTS
-        && a.strides().iter().chain(b.strides()).all(|&s| s >= 0);
-    if !suits {
-        return None;
-    }
-    let (a_rows, b_rows) = (unit_stride(a, 1), unit_stride(b, 1));
-    if b_rows && b.ncols() >= STRIP {
+    if a.len() > MAX_A_ELEMENTS {
+        None
+    } else if b.ncols() >= STRIP && reads(Form::Strips, a, b) {
         Some(Form::Strips)
-    } else if a_rows && unit_stride(b, 0) && b.len() <= MAX_A_ELEMENTS {
+    } else if b.len() <= MAX_A_ELEMENTS && reads(Form::Dots, a, b) {
         Some(Form::Dots)
     } else {
         None
     }
 }
 
-/// `c = a · b` in the given form, if it is [`form`]'s choice and `c` has contiguous rows;
-/// returns whether it did.
-pub fn product<T: Elem>(
-    form_wanted: Form,
+/// Whether `form`'s kernel can compute `a · b` at all: `f32` on a CPU with AVX-512,
+/// non-negative strides, a summation axis, and the layout the form reads. Blocks cut from
+/// a product that [`form`] chose keep this (a narrower last strip included).
+fn reads<T: Elem>(form: Form, a: &ArrayView2<T>, b: &ArrayView2<T>) -> bool {
+    let layout = match form {
+        Form::Strips => unit_stride(b, 1),
+        Form::Dots => unit_stride(a, 1) && unit_stride(b, 0),
+    };
+    layout
+        && TypeId::of::<T>() == TypeId::of::<f32>()
+        && avx512()
+        && a.ncols() > 0
+        && a.ncols() == b.nrows()
+        && a.strides().iter().chain(b.strides()).all(|&s| s >= 0)
+}
+
+/// Writes `a · b` into the `m × n` matrix at `c` with rows `c_row_stride` elements apart
+/// (contiguous within), every element of it, reading none: `c` may be uninitialised.
+///
+/// # Panics
+/// If `form`'s kernel cannot read `a` and `b` (see [`form`]).
+///
+/// # Safety
+/// `c` must be valid for writes of every element `c + i·c_row_stride + j` with `i < m`,
+/// `j < n`, and no other thread may access those elements meanwhile.
+pub unsafe fn product_into<T: Elem>(
+    form: Form,
     a: &ArrayView2<T>,
     b: &ArrayView2<T>,
-    c: &mut ArrayViewMut2<T>,
-) -> bool {
-    let (m, k) = a.dim();
-    let n = b.ncols();
-    let fits = form(a, b) == Some(form_wanted)
-        && b.nrows() == k
-        && c.dim() == (m, n)
-        && unit_stride(&c.view(), 1)
-        && c.strides()[0] >= 0;
-    if !fits {
-        return false;
-    }
+    c: *mut T,
+    c_row_stride: usize,
+) {
+    assert!(
+        reads(form, a, b),
+        "the {form:?} kernel cannot read these operands"
+    );
     #[cfg(target_arch = "x86_64")]
     {
-        // `form` checked that `T` is `f32`, so the casts reinterpret nothing.
+        // `reads` checked that `T` is `f32`, so the casts reinterpret nothing.
         let ops = x86::Operands {
             a: a.as_ptr().cast::<f32>(),
             a_strides: (a.strides()[0] as usize, a.strides()[1] as usize),
             b: b.as_ptr().cast::<f32>(),
             b_strides: (b.strides()[0] as usize, b.strides()[1] as usize),
-            c: c.as_mut_ptr().cast::<f32>(),
-            c_row_stride: c.strides()[0] as usize,
-            m,
-            k,
-            n,
+            c: c.cast::<f32>(),
+            c_row_stride,
+            m: a.nrows(),
+            k: a.ncols(),
+            n: b.ncols(),
         };
-        // SAFETY: `form` checked that the CPU has AVX-512 and that the layout is the one
+        // SAFETY: `reads` checked that the CPU has AVX-512 and that the layout is the one
         // the form reads. The views' dimensions and non-negative strides bound every offset
         // the kernels form (rows below `m`, summation index below `k`, columns below `n`;
         // masked loads and stores where a vector would cross those bounds), so every read
-        // lies within `a`'s and `b`'s elements and every write within `c`'s, which `&mut`
-        // makes ours alone.
+        // lies within `a`'s and `b`'s elements, and every write within `c`'s `m × n`
+        // elements, which the caller vouches for.
         unsafe {
-            match form_wanted {
+            match form {
                 Form::Strips => x86::strips(&ops),
                 Form::Dots => x86::dots(&ops),
             }
         }
-        true
     }
     #[cfg(not(target_arch = "x86_64"))]
-    unreachable!("`form` chooses a form only on x86-64")
+    unreachable!("`reads` holds only on x86-64")
 }
 
 /// Whether consecutive elements along `axis` are adjacent in memory. ndarray may give an
@@ -404,7 +414,28 @@ mod x86 {
 mod tests {
     use super::*;
     use ndarray::linalg::general_mat_mul;
+    use ndarray::ArrayViewMut2;
     use ndarray::{s, Array2, ShapeBuilder};
+
+    /// `c = a · b` in `form`, if its kernel reads these operands and `c` has contiguous rows;
+    /// returns whether it did.
+    fn product<T: Elem>(
+        form: Form,
+        a: &ArrayView2<T>,
+        b: &ArrayView2<T>,
+        c: &mut ArrayViewMut2<T>,
+    ) -> bool {
+        let fits = reads(form, a, b)
+            && c.dim() == (a.nrows(), b.ncols())
+            && unit_stride(&c.view(), 1)
+            && c.strides()[0] >= 0;
+        if fits {
+            // SAFETY: `c` is `m × n` with contiguous rows and a non-negative row stride, and
+            // `&mut` makes its elements ours alone.
+            unsafe { product_into(form, a, b, c.as_mut_ptr(), c.strides()[0] as usize) };
+        }
+        fits
+    }
 
     /// Small integers, so that every product and partial sum is exact in `f32` and any
     /// order of summation gives the same bits as matrixmultiply.
@@ -531,6 +562,27 @@ mod tests {
         // And the order matters for these lanes: a plain left-to-right sum differs.
         let plain: f32 = lanes(0).iter().sum();
         assert_ne!(plain.to_bits(), tree(lanes(0)).to_bits());
+    }
+
+    /// A block cut from a product the strip form took may be narrower than a strip: the
+    /// kernel takes it (masked), though [`form`] would not choose the strip form for it.
+    #[test]
+    fn the_strip_kernel_takes_narrow_blocks() {
+        if !avx512() {
+            return;
+        }
+        let (a, b) = (integers(13, 9, 6), integers(9, 7, 7));
+        let mut want = Array2::zeros((13, 7));
+        general_mat_mul(1.0, &a.view(), &b.view(), 0.0, &mut want);
+        let mut c = Array2::from_elem((13, 7), 7.5f32);
+        assert_eq!(form(&a.view(), &b.view()), None);
+        assert!(product(
+            Form::Strips,
+            &a.view(),
+            &b.view(),
+            &mut c.view_mut()
+        ));
+        assert_eq!(c, want);
     }
 
     #[test]

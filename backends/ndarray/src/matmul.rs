@@ -37,19 +37,25 @@ pub fn matmul<T: Elem>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
         &mut b_mats,
     );
 
+    let mut shape = batch;
+    shape.extend_from_slice(&[m, n]);
+    let unpacked = if count == 1 && m * n * k > small_matmul::MAX_MULTIPLY_ADDS {
+        avx512_matmul::form(&a_mats[0], &b_mats[0])
+    } else {
+        None
+    };
+    if let Some(form) = unpacked {
+        let data = unpacked_product(form, &a_mats[0], &b_mats[0]);
+        return Array::from_shape_vec(IxDyn(&shape), data)
+            .expect("sizes agree")
+            .into();
+    }
+
     let mut data = pool::take(count * m * n);
     data.resize(count * m * n, T::zero());
     let mut out = Array::from_shape_vec((count, m, n), data).expect("sizes agree");
     if m > 0 && n > 0 {
-        let unpacked = if count == 1 && m * n * k > small_matmul::MAX_MULTIPLY_ADDS {
-            avx512_matmul::form(&a_mats[0], &b_mats[0])
-        } else {
-            None
-        };
-        let (rows, cols) = match unpacked {
-            Some(form) => unpacked_block_shape(form, m, n, k),
-            None => block_shape(count, m, n, k),
-        };
+        let (rows, cols) = block_shape(count, m, n, k);
         let mut blocks = Vec::new();
         for ((c, a), b) in out.outer_iter_mut().zip(&a_mats).zip(&b_mats) {
             for (i, c_rows) in split(c, Axis(0), rows).into_iter().enumerate() {
@@ -68,20 +74,61 @@ pub fn matmul<T: Elem>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
             flops >= parallel::MATMUL_MIN_FLOPS,
             |(mut c, a, b): (ArrayViewMut2<T>, ArrayView2<T>, ArrayView2<T>)| {
                 let small = a.len() * b.ncols() <= small_matmul::MAX_MULTIPLY_ADDS;
-                let done = (small && small_matmul::product(&a, &b, &mut c))
-                    || unpacked.is_some_and(|form| avx512_matmul::product(form, &a, &b, &mut c));
-                if !done {
+                if !(small && small_matmul::product(&a, &b, &mut c)) {
                     general_mat_mul(T::one(), &a, &b, T::zero(), &mut c);
                 }
             },
         );
     }
-    let mut shape = batch;
-    shape.extend_from_slice(&[m, n]);
     out.into_shape_with_order(IxDyn(&shape))
         .expect("same number of elements")
         .into()
 }
+
+/// `a · b` by the kernels without packing (`avx512_matmul.rs`), in blocks of rows and
+/// columns, row-major. The output buffer is not zero-filled first: the blocks tile it and
+/// the kernels write every element of theirs (for W1's `[256, 784]` weight gradient the
+/// fill was a memset of 800 KB per step).
+fn unpacked_product<T: Elem>(
+    form: avx512_matmul::Form,
+    a: &ArrayView2<T>,
+    b: &ArrayView2<T>,
+) -> Vec<T> {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
+    let (rows, cols) = unpacked_block_shape(form, m, n, k);
+    let mut data = pool::take(m * n);
+    let out = Output(data.spare_capacity_mut().as_mut_ptr().cast::<T>());
+    let blocks: Vec<(usize, usize)> = (0..m)
+        .step_by(rows)
+        .flat_map(|i| (0..n).step_by(cols).map(move |j| (i, j)))
+        .collect();
+    let out = &out;
+    parallel::for_each(
+        blocks,
+        2 * m * n * k >= parallel::MATMUL_MIN_FLOPS,
+        |(i, j)| {
+            let a_rows = a.slice_axis(Axis(0), (i..(i + rows).min(m)).into());
+            let b_cols = b.slice_axis(Axis(1), (j..(j + cols).min(n)).into());
+            // SAFETY: the block's elements, rows `i ..` and columns `j ..` of the `m × n`
+            // buffer (row stride `n`), lie within its capacity, and no other block touches
+            // them: the blocks tile the matrix without overlap.
+            unsafe { avx512_matmul::product_into(form, &a_rows, &b_cols, out.0.add(i * n + j), n) };
+        },
+    );
+    // SAFETY: the blocks cover every element of the `m × n` matrix, and `product_into`
+    // writes every element of its block.
+    unsafe { data.set_len(m * n) };
+    data
+}
+
+/// The output buffer of [`unpacked_product`], shared by the blocks that write its disjoint
+/// parts.
+struct Output<T>(*mut T);
+
+// SAFETY: each block writes only its own elements of the buffer (see `unpacked_product`),
+// so sharing the pointer between threads creates no data race; `T` values cross threads
+// as plain numbers.
+unsafe impl<T: Send> Sync for Output<T> {}
 
 /// `view` cut along `axis` into pieces of `size` (the last may be shorter).
 fn split<T>(mut view: ArrayViewMut2<'_, T>, axis: Axis, size: usize) -> Vec<ArrayViewMut2<'_, T>> {
