@@ -22,10 +22,13 @@
 //! into blocks, on where a tile falls, or on the thread count: results are the same to the
 //! bit on any number of threads. They may differ in the last bits from matrixmultiply's.
 //!
-//! Measured on W1's products alone (2 threads, `[128, 784] · [784, 256]` with the weight
-//! stored `[256, 784]`): 355-400 µs through matrixmultiply, 288-297 µs in the dot form. The
-//! weight-gradient products, which matrixmultiply already ran in row blocks at a similar
-//! rate, are unchanged; the W1 step went from 1.26-1.29 to 0.99-1.10 ms (BENCHMARKS.md).
+//! Measured on W1's five large products alone (2 threads, three alternated runs of a
+//! scratch timer): 800-864 µs through matrixmultiply, 656-706 µs here; the forward
+//! `[128, 784] · [784, 256]` with the weight stored `[256, 784]` went from 368-433 to
+//! 254-293 µs. W1's step and its ratio to PyTorch are in BENCHMARKS.md.
+//!
+//! Larger products keep matrixmultiply (see [`MAX_A_ELEMENTS`]): these loops do not block
+//! for the caches, and on W1L's sizes they were no faster.
 
 use crate::Elem;
 use ndarray::ArrayView2;
@@ -53,7 +56,7 @@ pub const DOT_COLS: usize = 4;
 /// so larger products keep matrixmultiply.
 pub const MAX_A_ELEMENTS: usize = 1 << 18;
 
-/// How [`product`] reads the operands.
+/// How [`product_into`] reads the operands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Form {
     /// `B` has contiguous rows.
