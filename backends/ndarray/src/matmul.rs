@@ -191,7 +191,7 @@ fn block_shape(count: usize, m: usize, n: usize, k: usize) -> (usize, usize) {
 
 /// Rows and columns per block for the kernels without packing (`avx512_matmul.rs`), every
 /// block reading the one copy of each operand: blocks of columns (a strip of 32, or a
-/// quarter of the columns in whole tiles of 6 for the dot form, so that two or four threads
+/// quarter of the columns in whole tiles for the dot form, so that two or four threads
 /// share them evenly), and the rows in two halves (whole tiles) when there are too few
 /// columns to share out.
 fn unpacked_block_shape(form: avx512_matmul::Form, m: usize, n: usize, k: usize) -> (usize, usize) {
