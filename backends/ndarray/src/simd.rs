@@ -36,6 +36,39 @@ macro_rules! best_variant {
 }
 pub(crate) use best_variant;
 
+/// Defines module `x86` with, for each listed loop, its AVX-512 and its AVX2-with-FMA
+/// variants for [`best_variant!`]: the loop's plain version (an `#[inline(always)]` function
+/// of the invoking module) compiled again with those features enabled.
+///
+/// ```text
+/// compiled_variants! {
+///     fn map_plain => map_avx512, map_avx2 <T: Copy, F: Fn(T) -> T> (src: &[T], f: F);
+/// }
+/// ```
+macro_rules! compiled_variants {
+    ($(
+        fn $plain:ident => $avx512:ident, $avx2:ident
+            <$($generic:ident: $bound:path),*> ($($arg:ident: $ty:ty),* $(,)?);
+    )*) => {
+        #[cfg(target_arch = "x86_64")]
+        mod x86 {
+            use super::*;
+            $(
+                #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
+                pub unsafe fn $avx512<$($generic: $bound),*>($($arg: $ty),*) {
+                    $plain($($arg),*)
+                }
+
+                #[target_feature(enable = "avx2,fma")]
+                pub unsafe fn $avx2<$($generic: $bound),*>($($arg: $ty),*) {
+                    $plain($($arg),*)
+                }
+            )*
+        }
+    };
+}
+pub(crate) use compiled_variants;
+
 /// `dst[i] = f(src[i])`.
 #[inline]
 pub fn map<T: Copy, F: Fn(T) -> T>(src: &[T], dst: &mut [MaybeUninit<T>], f: F) {
@@ -64,38 +97,9 @@ fn zip_plain<T: Copy, F: Fn(T, T) -> T>(a: &[T], b: &[T], dst: &mut [MaybeUninit
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::{map_plain, zip_plain};
-    use std::mem::MaybeUninit;
-
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-    pub unsafe fn map_avx512<T: Copy, F: Fn(T) -> T>(src: &[T], dst: &mut [MaybeUninit<T>], f: F) {
-        map_plain(src, dst, f)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn map_avx2<T: Copy, F: Fn(T) -> T>(src: &[T], dst: &mut [MaybeUninit<T>], f: F) {
-        map_plain(src, dst, f)
-    }
-
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-    pub unsafe fn zip_avx512<T: Copy, F: Fn(T, T) -> T>(
-        a: &[T],
-        b: &[T],
-        dst: &mut [MaybeUninit<T>],
-        f: F,
-    ) {
-        zip_plain(a, b, dst, f)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn zip_avx2<T: Copy, F: Fn(T, T) -> T>(
-        a: &[T],
-        b: &[T],
-        dst: &mut [MaybeUninit<T>],
-        f: F,
-    ) {
-        zip_plain(a, b, dst, f)
-    }
+compiled_variants! {
+    fn map_plain => map_avx512, map_avx2
+        <T: Copy, F: Fn(T) -> T> (src: &[T], dst: &mut [MaybeUninit<T>], f: F);
+    fn zip_plain => zip_avx512, zip_avx2
+        <T: Copy, F: Fn(T, T) -> T> (a: &[T], b: &[T], dst: &mut [MaybeUninit<T>], f: F);
 }

@@ -17,7 +17,7 @@
 //! on the thread count, and every compiled variant performs the same IEEE operations (as
 //! in `simd.rs`), so results are the same to the bit on every run.
 
-use crate::simd::best_variant;
+use crate::simd::{best_variant, compiled_variants};
 use crate::Elem;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -158,30 +158,11 @@ fn dispatch_dots<T: Elem>(a_row: &[T], b_cols: &[&[T]], out: &mut [T]) {
     best_variant!(x86::dots_avx512, x86::dots_avx2, dots_plain; a_row, b_cols, out)
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::{dots_plain, rows_plain};
-    use crate::Elem;
-
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-    pub unsafe fn rows_avx512<T: Elem>(a: &[T], b_rows: &[&[T]], out: &mut [T]) {
-        rows_plain(a, b_rows, out)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn rows_avx2<T: Elem>(a: &[T], b_rows: &[&[T]], out: &mut [T]) {
-        rows_plain(a, b_rows, out)
-    }
-
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-    pub unsafe fn dots_avx512<T: Elem>(a_row: &[T], b_cols: &[&[T]], out: &mut [T]) {
-        dots_plain(a_row, b_cols, out)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dots_avx2<T: Elem>(a_row: &[T], b_cols: &[&[T]], out: &mut [T]) {
-        dots_plain(a_row, b_cols, out)
-    }
+compiled_variants! {
+    fn rows_plain => rows_avx512, rows_avx2
+        <T: Elem> (a: &[T], b_rows: &[&[T]], out: &mut [T]);
+    fn dots_plain => dots_avx512, dots_avx2
+        <T: Elem> (a_row: &[T], b_cols: &[&[T]], out: &mut [T]);
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 //! each column entry back to that pixel. Images are independent, so both run one image per
 //! task when large; each image is processed in a fixed order.
 
-use crate::simd::best_variant;
+use crate::simd::{best_variant, compiled_variants};
 use crate::{parallel, pool};
 use crate::{standard, Elem, Tensor};
 use ferrograd::backend::Window2d;
@@ -217,32 +217,9 @@ fn pool_2x2_plain<T: Elem>(values: &[T], dst: &mut [usize], wd: usize, oh: usize
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::pool_2x2_plain;
-    use crate::Elem;
-
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-    pub unsafe fn pool_2x2_avx512<T: Elem>(
-        values: &[T],
-        dst: &mut [usize],
-        wd: usize,
-        oh: usize,
-        ow: usize,
-    ) {
-        pool_2x2_plain(values, dst, wd, oh, ow)
-    }
-
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn pool_2x2_avx2<T: Elem>(
-        values: &[T],
-        dst: &mut [usize],
-        wd: usize,
-        oh: usize,
-        ow: usize,
-    ) {
-        pool_2x2_plain(values, dst, wd, oh, ow)
-    }
+compiled_variants! {
+    fn pool_2x2_plain => pool_2x2_avx512, pool_2x2_avx2
+        <T: Elem> (values: &[T], dst: &mut [usize], wd: usize, oh: usize, ow: usize);
 }
 
 #[cfg(test)]
