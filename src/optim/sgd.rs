@@ -88,23 +88,22 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
             &mut self.buffers,
             self.weight_decay,
             |p, mut g, buffer| {
-                if momentum == 0.0 {
-                    // p − lr·g as one kernel: equal to the two ops to the bit (see
-                    // `Ops::add_scaled`), since p + (−(lr·g)) = p − lr·g exactly.
-                    let step = -B::Elem::from_f64(self.lr);
-                    return Variable::constant(B::add_scaled(&p.value(), &g.value(), step));
+                if momentum != 0.0 {
+                    let b = match buffer.take() {
+                        None => g.clone(),
+                        Some(b) => b * momentum + &g * (1.0 - dampening),
+                    };
+                    g = if nesterov {
+                        g + &b * momentum
+                    } else {
+                        b.clone()
+                    };
+                    *buffer = Some(b);
                 }
-                let b = match buffer.take() {
-                    None => g.clone(),
-                    Some(b) => b * momentum + &g * (1.0 - dampening),
-                };
-                g = if nesterov {
-                    g + &b * momentum
-                } else {
-                    b.clone()
-                };
-                *buffer = Some(b);
-                p.detach() - g * self.lr
+                // p − lr·g as one kernel: equal to the two ops to the bit (see
+                // `Ops::add_scaled`), since p + (−(lr·g)) = p − lr·g exactly.
+                let step = -B::Elem::from_f64(self.lr);
+                Variable::constant(B::add_scaled(&p.value(), &g.value(), step))
             },
         );
     }
