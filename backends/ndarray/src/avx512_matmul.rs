@@ -27,8 +27,9 @@
 //! `[128, 784] · [784, 256]` with the weight stored `[256, 784]` went from 368-433 to
 //! 254-293 µs. W1's step and its ratio to PyTorch are in BENCHMARKS.md.
 //!
-//! Larger products keep matrixmultiply (see [`MAX_A_ELEMENTS`]): these loops do not block
-//! for the caches, and on W1L's sizes they were no faster.
+//! Larger products are packed first (`packed_matmul.rs`, see [`MAX_A_ELEMENTS`]): these
+//! loops do not block for the caches, and on W1L's sizes they were no faster than
+//! matrixmultiply. The packed path runs the strip form's tile on its copies.
 
 use crate::Elem;
 use ndarray::ArrayView2;
@@ -53,7 +54,7 @@ pub const DOT_COLS: usize = 4;
 /// up to this size (1 MiB of `f32`) it stays in the core's level-2 cache between them.
 /// In a scratch comparison on W1L's `[512, 784]` and `[512, 1024]` inputs, reading them
 /// from level 3 ran at 140-160 GFLOP/s against 185-190 for matrixmultiply at 2 threads,
-/// so larger products keep matrixmultiply.
+/// so larger products are packed first (`packed_matmul.rs`).
 pub const MAX_A_ELEMENTS: usize = 1 << 18;
 
 /// How [`product_into`] reads the operands.
@@ -154,7 +155,7 @@ fn unit_stride<T>(x: &ArrayView2<T>, axis: usize) -> bool {
     x.shape()[axis] <= 1 || x.strides()[axis] == 1
 }
 
-fn avx512() -> bool {
+pub(crate) fn avx512() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
@@ -166,7 +167,7 @@ fn avx512() -> bool {
 }
 
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use super::{DOT_COLS, DOT_ROWS, STRIP, STRIP_ROWS};
     use std::arch::x86_64::*;
 
@@ -278,6 +279,53 @@ mod x86 {
             let c = ops.c.add((i + r) * ops.c_row_stride + j);
             _mm512_mask_storeu_ps(c, low, acc[0]);
             _mm512_mask_storeu_ps(c.wrapping_add(16), high, acc[1]);
+        }
+    }
+
+    /// Tiles of `c` from packed operands (`packed_matmul.rs`): for each strip of `b` in
+    /// `strips` (32 columns, element `(p, q)` at `32p + q` from `b + 32·k·s`, zeros past
+    /// the matrix), and within it each panel of `a` in `panels` (up to 12 rows, element
+    /// `(r, p)` at `r + p·rows` from `a + 12·k·t`), the tile of `c` at rows `12t ..` and
+    /// columns `32s ..`. It is the strip form's loop, so each element is the same chain of
+    /// fused multiply-adds over all of `p`, in order.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512F; `a` and `b` hold the packed panels and strips of an `m × k`
+    /// and a `k × n` matrix; `c` is valid for writes of rows `12·panels.start ..
+    /// min(12·panels.end, m)` and columns `32·strips.start .. min(32·strips.end, n)`, row
+    /// stride `c_row_stride`.
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn packed_tiles(
+        a: *const f32,
+        b: *const f32,
+        (c, c_row_stride): (*mut f32, usize),
+        (m, k, n): (usize, usize, usize),
+        panels: std::ops::Range<usize>,
+        strips: std::ops::Range<usize>,
+    ) {
+        for s in strips {
+            let width = (n - s * STRIP).min(STRIP);
+            // Packed strips are whole (zero-padded): plain loads, masked stores.
+            let masks = (lane_mask(width), lane_mask(width.saturating_sub(16)));
+            for t in panels.clone() {
+                let rows = (m - t * STRIP_ROWS).min(STRIP_ROWS);
+                let ops = Operands {
+                    a: a.add(t * STRIP_ROWS * k),
+                    a_strides: (1, rows),
+                    b: b.add(s * STRIP * k),
+                    b_strides: (STRIP, 1),
+                    c: c.add(t * STRIP_ROWS * c_row_stride + s * STRIP),
+                    c_row_stride,
+                    m: rows,
+                    k,
+                    n: width,
+                };
+                if rows == STRIP_ROWS {
+                    strip_tile::<STRIP_ROWS, true>(&ops, 0, 0, masks);
+                } else {
+                    by_count!(rows; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS, true>(&ops, 0, 0, masks));
+                }
+            }
         }
     }
 

@@ -28,6 +28,7 @@ mod fastmath;
 mod index;
 mod layout;
 mod matmul;
+mod packed_matmul;
 mod parallel;
 mod pool;
 mod reduce;

@@ -1,15 +1,16 @@
 //! Matrix products through matrixmultiply (by way of ndarray's `general_mat_mul`, which
 //! hands it the operands' strides: a transposed operand is read in place, not copied).
-//! Small products with a long contiguous side skip its packing (`small_matmul.rs`), and so
-//! do `f32` products up to a few hundred thousand elements per operand on CPUs with AVX-512
-//! (`avx512_matmul.rs`).
+//! Small products with a long contiguous side skip its packing (`small_matmul.rs`). On CPUs
+//! with AVX-512, `f32` products have loops of their own: without packing up to a few
+//! hundred thousand elements per operand (`avx512_matmul.rs`), with packing shared by the
+//! threads beyond (`packed_matmul.rs`).
 //!
-//! Large and batched products are cut into blocks of whole rows and columns (never the
+//! Otherwise, large and batched products are cut into blocks of whole rows and columns (never the
 //! summation axis, so every output element is one unbroken dot product) and the blocks run
 //! on rayon. The cut depends only on the sizes, so results do not depend on the number of
 //! threads. matrixmultiply's own threading stays off: ferrograd decides.
 
-use crate::{avx512_matmul, parallel, pool, small_matmul};
+use crate::{avx512_matmul, packed_matmul, parallel, pool, small_matmul};
 use crate::{Elem, Tensor};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Ix2, IxDyn};
@@ -39,16 +40,18 @@ pub fn matmul<T: Elem>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
 
     let mut shape = batch;
     shape.extend_from_slice(&[m, n]);
-    let unpacked = if count == 1 && m * n * k > small_matmul::MAX_MULTIPLY_ADDS {
-        avx512_matmul::form(&a_mats[0], &b_mats[0])
-    } else {
-        None
-    };
-    if let Some(form) = unpacked {
-        let data = unpacked_product(form, &a_mats[0], &b_mats[0]);
-        return Array::from_shape_vec(IxDyn(&shape), data)
-            .expect("sizes agree")
-            .into();
+    if count == 1 && m * n * k > small_matmul::MAX_MULTIPLY_ADDS {
+        let (a, b) = (&a_mats[0], &b_mats[0]);
+        let data = match avx512_matmul::form(a, b) {
+            Some(form) => Some(unpacked_product(form, a, b)),
+            None if packed_matmul::applies(a, b) => Some(packed_matmul::product(a, b)),
+            None => None,
+        };
+        if let Some(data) = data {
+            return Array::from_shape_vec(IxDyn(&shape), data)
+                .expect("sizes agree")
+                .into();
+        }
     }
 
     let mut data = pool::take(count * m * n);
