@@ -69,13 +69,18 @@ pub enum Form {
 /// Which form computes `a · b`, if any: `f32` on a CPU with AVX-512, `a` small enough, and
 /// a layout one of the forms reads (non-negative strides); the strip form also needs `b`
 /// at least one strip wide, and the dot form (which streams all of `b` past each group of
-/// rows) `b` small enough.
+/// rows) `b` small enough. The dot form takes a larger `a` when `b` has fewer than two
+/// strips of columns: its blocks are then halves of the rows, which read `a` once (a
+/// classifier's last layer, `[512, 1024] · [1024, 10]` in W1L, where matrixmultiply spent
+/// more time packing `a` than multiplying).
 pub fn form<T: Elem>(a: &ArrayView2<T>, b: &ArrayView2<T>) -> Option<Form> {
-    if a.len() > MAX_A_ELEMENTS {
-        None
-    } else if b.ncols() >= STRIP && reads(Form::Strips, a, b) {
+    let a_fits = a.len() <= MAX_A_ELEMENTS;
+    if a_fits && b.ncols() >= STRIP && reads(Form::Strips, a, b) {
         Some(Form::Strips)
-    } else if b.len() <= MAX_A_ELEMENTS && reads(Form::Dots, a, b) {
+    } else if (a_fits || b.ncols() < 2 * STRIP)
+        && b.len() <= MAX_A_ELEMENTS
+        && reads(Form::Dots, a, b)
+    {
         Some(Form::Dots)
     } else {
         None
@@ -564,8 +569,8 @@ mod tests {
                 );
             }
         }
-        // The dot form takes narrow products too.
-        for (m, k, n) in [(1, 2, 1), (3, 15, 5), (6, 50, 13)] {
+        // The dot form takes narrow products too, with any number of rows.
+        for (m, k, n) in [(1, 2, 1), (3, 15, 5), (6, 50, 13), (300, 1000, 10)] {
             let (a, b) = (integers(m, k, 3), column_major(&integers(k, n, 4)));
             check(
                 Form::Dots,

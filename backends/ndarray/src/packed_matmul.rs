@@ -181,6 +181,34 @@ unsafe fn pack_panel(a: &Strided, t: usize, m: usize, k: usize, dst: *mut f32) {
         }
         return;
     }
+    #[cfg(target_arch = "x86_64")]
+    if a.cols == 1 && a.rows > 0 && rows == STRIP_ROWS {
+        // Rows contiguous (the usual `A`): transposed in registers, rows 0-7 in blocks of
+        // 8 × 8 and rows 8-11 in blocks of 4 × 4, 8 steps at a time.
+        let row = |r: usize| a.ptr.offset((first + r) as isize * a.rows);
+        let stride = a.rows as usize;
+        let steps = k / 8 * 8;
+        for p in (0..steps).step_by(8) {
+            // SAFETY: `applies` checked AVX-512F (which includes AVX and SSE); rows
+            // `first .. first + 12` and steps `p .. p + 8` lie within `a`, and rows
+            // `p .. p + 8` of the panel within `dst`.
+            x86::transpose_8x8(row(0).add(p), stride, dst.add(STRIP_ROWS * p), STRIP_ROWS);
+            for half in [0, 4] {
+                x86::transpose_4x4(
+                    row(8).add(p + half),
+                    stride,
+                    dst.add(STRIP_ROWS * (p + half) + 8),
+                    STRIP_ROWS,
+                );
+            }
+        }
+        for p in steps..k {
+            for r in 0..rows {
+                *dst.add(r + rows * p) = a.at(first + r, p);
+            }
+        }
+        return;
+    }
     for p0 in (0..k).step_by(PACK_BLOCK) {
         let end = (p0 + PACK_BLOCK).min(k);
         for r in 0..rows {
@@ -259,6 +287,33 @@ unsafe fn pack_strip(b: &Strided, s: usize, k: usize, n: usize, dst: *mut f32) {
 #[cfg(target_arch = "x86_64")]
 mod x86 {
     use std::arch::x86_64::*;
+
+    /// Writes the transpose of the 4 × 4 block at `src` (rows `src_stride` apart) to `dst`
+    /// (rows `dst_stride` apart).
+    ///
+    /// # Safety
+    /// The CPU has SSE; both blocks lie within valid memory, `dst`'s for writes.
+    #[target_feature(enable = "sse")]
+    pub unsafe fn transpose_4x4(
+        src: *const f32,
+        src_stride: usize,
+        dst: *mut f32,
+        dst_stride: usize,
+    ) {
+        let row = |i: usize| _mm_loadu_ps(src.add(i * src_stride));
+        let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+        let (t0, t1) = (_mm_unpacklo_ps(r0, r1), _mm_unpackhi_ps(r0, r1));
+        let (t2, t3) = (_mm_unpacklo_ps(r2, r3), _mm_unpackhi_ps(r2, r3));
+        let out = [
+            _mm_movelh_ps(t0, t2),
+            _mm_movehl_ps(t2, t0),
+            _mm_movelh_ps(t1, t3),
+            _mm_movehl_ps(t3, t1),
+        ];
+        for (i, v) in out.into_iter().enumerate() {
+            _mm_storeu_ps(dst.add(i * dst_stride), v);
+        }
+    }
 
     /// Writes the transpose of the 8 × 8 block at `src` (rows `src_stride` apart) to `dst`
     /// (rows `dst_stride` apart).
