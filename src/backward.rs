@@ -99,10 +99,26 @@ pub(crate) fn run<B: Backend>(
                         materialize(grad, output)
                     };
                     let inputs = op.inputs.as_slice();
+                    let on_values = match (op.on_values, &grad.inner) {
+                        (Some(derivative), Inner::Constant(g))
+                            if !create_graph && inputs.iter().all(|x| same_shape(x, g)) =>
+                        {
+                            Some((derivative, g))
+                        }
+                        _ => None,
+                    };
                     for (i, input) in inputs.iter().enumerate() {
                         if input.is_tracked() {
-                            let g = (op.derivative)(i, inputs, output, &grad);
-                            pending.add(input, reduce_to_input(g, input));
+                            let g = match on_values {
+                                Some((derivative, g)) => {
+                                    Variable::constant(derivative(i, inputs, g))
+                                }
+                                None => reduce_to_input(
+                                    (op.derivative)(i, inputs, output, &grad),
+                                    input,
+                                ),
+                            };
+                            pending.add(input, g);
                         }
                     }
                 }
@@ -154,6 +170,11 @@ fn reduce_to_input<B: Backend>(grad: Variable<B>, input: &Variable<B>) -> Variab
         })
         .collect();
     grad.sum_to(&target)
+}
+
+/// Whether `x` has the shape of the value `g`.
+fn same_shape<B: Backend>(x: &Variable<B>, g: &B::Tensor) -> bool {
+    B::shape(&x.value_ref()) == B::shape(g)
 }
 
 /// Expands a gradient to the full shape of `like`.

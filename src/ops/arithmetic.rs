@@ -23,13 +23,14 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn add(&self, rhs: &Self) -> Self {
         let value = self.broadcast_kernel(rhs, BinaryOp::Add, "add");
-        Self::elementwise_binary_op(
+        Self::elementwise_binary_op_on_values(
             self,
             rhs,
             "add",
             value,
             |_, _, _, g| g.clone(),
             |_, _, _, g| g.clone(),
+            |_, _, g| g.clone(),
         )
     }
 
@@ -40,13 +41,17 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn sub(&self, rhs: &Self) -> Self {
         let value = self.broadcast_kernel(rhs, BinaryOp::Sub, "sub");
-        Self::elementwise_binary_op(
+        Self::elementwise_binary_op_on_values(
             self,
             rhs,
             "sub",
             value,
             |_, _, _, g| g.clone(),
             |_, _, _, g| -g,
+            |i, _, g| match i {
+                0 => g.clone(),
+                _ => B::unary(UnaryOp::Neg, g),
+            },
         )
     }
 
@@ -57,13 +62,14 @@ impl<B: Backend> Variable<B> {
     #[track_caller]
     pub fn mul(&self, rhs: &Self) -> Self {
         let value = self.broadcast_kernel(rhs, BinaryOp::Mul, "mul");
-        Self::elementwise_binary_op(
+        Self::elementwise_binary_op_on_values(
             self,
             rhs,
             "mul",
             value,
             |_, b, _, g| g * b,
             |a, _, _, g| g * a,
+            |i, xs, g| B::binary(BinaryOp::Mul, g, &xs[1 - i].value_ref()),
         )
     }
 

@@ -52,7 +52,7 @@ pub mod window;
 
 use crate::backend::Backend;
 use crate::grad_mode::is_grad_enabled;
-use crate::node::{Inputs, Node, NodeKind, OpNode};
+use crate::node::{Inputs, Node, NodeKind, OpNode, ValueDerivative};
 use crate::node_pool;
 use crate::variable::Variable;
 
@@ -147,7 +147,7 @@ impl<B: Backend> Variable<B> {
             [a, b] => Inputs::Two([(*a).clone(), (*b).clone()]),
             _ => Inputs::Many(inputs.iter().map(|x| (*x).clone()).collect()),
         };
-        Self::record(name, value, inputs, false, Box::new(derivative))
+        Self::record(name, value, inputs, false, Box::new(derivative), None)
     }
 
     /// Records a one-input op. `derivative(x, y, g)` gets the input, the output and the
@@ -193,6 +193,7 @@ impl<B: Backend> Variable<B> {
             Inputs::One([self.clone()]),
             elementwise,
             Box::new(d),
+            None,
         )
     }
 
@@ -210,7 +211,7 @@ impl<B: Backend> Variable<B> {
         FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
         FB: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
     {
-        Self::record_binary(a, b, name, value, false, da, db)
+        Self::record_binary(a, b, name, value, false, (da, db), None)
     }
 
     /// Records a two-input elementwise op (broadcasting); see
@@ -227,18 +228,37 @@ impl<B: Backend> Variable<B> {
         FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
         FB: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
     {
-        Self::record_binary(a, b, name, value, true, da, db)
+        Self::record_binary(a, b, name, value, true, (da, db), None)
     }
 
+    /// Like [`elementwise_binary_op`](Self::elementwise_binary_op), with the derivatives
+    /// also given on values (`on_values`, see [`ValueDerivative`]), which unrecorded
+    /// backward passes use where no input is broadcast.
     #[allow(clippy::too_many_arguments)]
+    pub(crate) fn elementwise_binary_op_on_values<FA, FB>(
+        a: &Self,
+        b: &Self,
+        name: &'static str,
+        value: B::Tensor,
+        da: FA,
+        db: FB,
+        on_values: ValueDerivative<B>,
+    ) -> Self
+    where
+        FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
+        FB: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
+    {
+        Self::record_binary(a, b, name, value, true, (da, db), Some(on_values))
+    }
+
     fn record_binary<FA, FB>(
         a: &Self,
         b: &Self,
         name: &'static str,
         value: B::Tensor,
         elementwise: bool,
-        da: FA,
-        db: FB,
+        (da, db): (FA, FB),
+        on_values: Option<ValueDerivative<B>>,
     ) -> Self
     where
         FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
@@ -255,7 +275,7 @@ impl<B: Backend> Variable<B> {
             }
         };
         let inputs = Inputs::Two([a.clone(), b.clone()]);
-        Self::record(name, value, inputs, elementwise, Box::new(d))
+        Self::record(name, value, inputs, elementwise, Box::new(d), on_values)
     }
 
     fn record(
@@ -264,6 +284,7 @@ impl<B: Backend> Variable<B> {
         inputs: Inputs<B>,
         elementwise: bool,
         derivative: Box<crate::node::Derivative<B>>,
+        on_values: Option<ValueDerivative<B>>,
     ) -> Self {
         Self::from_node(node_pool::allocate(Node::new(NodeKind::Op(OpNode {
             value,
@@ -271,6 +292,7 @@ impl<B: Backend> Variable<B> {
             elementwise,
             inputs,
             derivative,
+            on_values,
         }))))
     }
 }
