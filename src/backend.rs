@@ -224,6 +224,34 @@ impl BinaryOp {
     }
 }
 
+/// Adam's running moments of one parameter (see [`Ops::adam_update`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamMoments<X> {
+    /// The running mean of the gradient.
+    pub mean: X,
+    /// The running mean of its square.
+    pub square: X,
+    /// With AMSGrad: the largest `square` so far.
+    pub max_square: Option<X>,
+}
+
+/// The numbers of one Adam update (see [`Ops::adam_update`]), in the element type.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AdamConstants<T> {
+    /// `1 − β₁`: how far the mean moves towards the gradient.
+    pub mean_rate: T,
+    /// `β₂`
+    pub beta2: T,
+    /// `1 − β₂`
+    pub square_rate: T,
+    /// `√(1 − β₂ᵗ)` at step `t`.
+    pub bias_correction2_sqrt: T,
+    /// `ε`
+    pub eps: T,
+    /// `lr / (1 − β₁ᵗ)` at step `t`.
+    pub step_size: T,
+}
+
 /// The kernels every backend provides.
 ///
 /// All functions are associated functions of a zero-sized backend type; the values they
@@ -267,6 +295,57 @@ pub trait Ops: Clone + Copy + Debug + Default + Send + Sync + 'static {
     fn add_scaled(a: &Self::Tensor, b: &Self::Tensor, scale: Self::Elem) -> Self::Tensor {
         let scaled = Self::binary(BinaryOp::Mul, b, &Self::full(&[], scale));
         Self::binary(BinaryOp::Add, a, &scaled)
+    }
+
+    /// One Adam update of a parameter and its moments, all of one shape (`max_square` with
+    /// AMSGrad only): per element, in this order and never fused,
+    ///
+    /// ```text
+    /// mean'   = mean + (grad − mean) · mean_rate
+    /// square' = square · beta2 + grad² · square_rate
+    /// max'    = maximum(max, square')                      (AMSGrad)
+    /// param'  = param − (mean' / (√(max' or square') / bias_correction2_sqrt + eps)) · step_size
+    /// ```
+    ///
+    /// which is PyTorch's Adam, op for op. The default runs those as `binary` and `unary`
+    /// ops, a dozen passes; a backend may make one pass of the same arithmetic, to the bit.
+    fn adam_update(
+        param: &Self::Tensor,
+        grad: &Self::Tensor,
+        moments: AdamMoments<&Self::Tensor>,
+        constants: AdamConstants<Self::Elem>,
+    ) -> (Self::Tensor, AdamMoments<Self::Tensor>) {
+        let c = |x: Self::Elem| Self::full(&[], x);
+        let (add, sub, mul, div) = (BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div);
+        let step = Self::binary(sub, grad, moments.mean);
+        let step = Self::binary(mul, &step, &c(constants.mean_rate));
+        let mean = Self::binary(add, moments.mean, &step);
+        let kept = Self::binary(mul, moments.square, &c(constants.beta2));
+        let new = Self::binary(
+            mul,
+            &Self::unary(UnaryOp::Square, grad),
+            &c(constants.square_rate),
+        );
+        let square = Self::binary(add, &kept, &new);
+        let max_square = moments
+            .max_square
+            .map(|max| Self::binary(BinaryOp::Maximum, max, &square));
+        let second = max_square.as_ref().unwrap_or(&square);
+        let denom = Self::binary(
+            div,
+            &Self::unary(UnaryOp::Sqrt, second),
+            &c(constants.bias_correction2_sqrt),
+        );
+        let denom = Self::binary(add, &denom, &c(constants.eps));
+        let step = Self::binary(div, &mean, &denom);
+        let step = Self::binary(mul, &step, &c(constants.step_size));
+        let param = Self::binary(sub, param, &step);
+        let moments = AdamMoments {
+            mean,
+            square,
+            max_square,
+        };
+        (param, moments)
     }
 
     /// Repeats `x` along new leading and size-1 dimensions to `shape` (PyTorch's `expand`).

@@ -329,3 +329,83 @@ fn plain_sgd_equals_its_formula_to_the_bit() {
     check::<NdArray<f64>>(1_000, &[10, 100]);
     check::<Scalar<f64>>(1, &[]);
 }
+
+/// Adam's update in one kernel (`Backend::adam_update` on `NdArray`) must give what the
+/// trait's default, a dozen separate ops, gives: the default is what the scalar backend
+/// runs, so each element of a tensor update is checked against a scalar update of that
+/// element, to the bit, with and without AMSGrad, and on a tensor large enough for the
+/// parallel path.
+#[test]
+fn adam_kernel_equals_the_default_ops_to_the_bit() {
+    use ferrograd::backend::{AdamConstants, AdamMoments, Ops};
+    use ferrograd::Element;
+    fn check<T: Element>(n: usize)
+    where
+        NdArray<T>: Ops<Elem = T>,
+        Scalar<T>: Ops<Elem = T, Tensor = T>,
+    {
+        let values = |seed: f64, positive: bool| -> Vec<T> {
+            (0..n)
+                .map(|i| ((i as f64 + seed) * 0.731).sin() * 10f64.powi((i % 5) as i32 - 2))
+                .map(|x| if positive { x.abs() } else { x })
+                .map(T::from_f64)
+                .collect()
+        };
+        let tensor = |data: Vec<T>| {
+            Variable::<NdArray<T>>::from_vec(data, &[n])
+                .unwrap()
+                .value()
+        };
+        let (p, g, m) = (values(1.0, false), values(2.0, false), values(3.0, false));
+        let (v, max) = (values(4.0, true), values(5.0, true));
+        let c = AdamConstants {
+            mean_rate: T::from_f64(1.0 - 0.9),
+            beta2: T::from_f64(0.999),
+            square_rate: T::from_f64(1.0 - 0.999),
+            bias_correction2_sqrt: T::from_f64((1.0 - 0.999f64.powf(3.0)).sqrt()),
+            eps: T::from_f64(1e-8),
+            step_size: T::from_f64(0.01 / (1.0 - 0.9f64.powf(3.0))),
+        };
+        for amsgrad in [false, true] {
+            let (tp, tg, tm, tv, tmax) = (
+                tensor(p.clone()),
+                tensor(g.clone()),
+                tensor(m.clone()),
+                tensor(v.clone()),
+                tensor(max.clone()),
+            );
+            let moments = AdamMoments {
+                mean: &tm,
+                square: &tv,
+                max_square: amsgrad.then_some(&tmax),
+            };
+            let (param, moments) = NdArray::<T>::adam_update(&tp, &tg, moments, c);
+            let got = [
+                Some(NdArray::<T>::to_vec(&param)),
+                Some(NdArray::<T>::to_vec(&moments.mean)),
+                Some(NdArray::<T>::to_vec(&moments.square)),
+                moments.max_square.map(|x| NdArray::<T>::to_vec(&x)),
+            ];
+            for i in 0..n {
+                let one = AdamMoments {
+                    mean: &m[i],
+                    square: &v[i],
+                    max_square: amsgrad.then_some(&max[i]),
+                };
+                let (sp, sm) = Scalar::<T>::adam_update(&p[i], &g[i], one, c);
+                let want = [Some(sp), Some(sm.mean), Some(sm.square), sm.max_square];
+                for (k, (got, want)) in got.iter().zip(want).enumerate() {
+                    let got = got.as_ref().map(|x| x[i].to_bits64());
+                    assert_eq!(
+                        got,
+                        want.map(Element::to_bits64),
+                        "{} output {k} element {i} (AMSGrad {amsgrad})",
+                        NdArray::<T>::name()
+                    );
+                }
+            }
+        }
+    }
+    check::<f32>(100_003);
+    check::<f64>(1_000);
+}

@@ -2,8 +2,9 @@
 
 use super::state::{read_states, OptimizerState, ParamState};
 use super::{check_hyper, check_non_negative, update_each, Optimizer};
-use crate::backend::Backend;
+use crate::backend::{AdamConstants, AdamMoments, Backend};
 use crate::checkpoint::Problem;
+use crate::element::Element;
 use crate::variable::Variable;
 
 #[derive(Debug)]
@@ -138,23 +139,30 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                 max_square: amsgrad.then(|| g.zeros_like()),
             });
             s.step += 1;
-            // lerp, as PyTorch: m + (1 − β₁)(g − m)
-            s.mean = &s.mean + (&g - &s.mean) * (1.0 - beta1);
-            s.square = &s.square * beta2 + g.square() * (1.0 - beta2);
             // powf, not powi: the same `pow` PyTorch's Python float arithmetic calls.
             let t = s.step as f64;
-            let bias_correction1 = 1.0 - beta1.powf(t);
-            let bias_correction2_sqrt = (1.0 - beta2.powf(t)).sqrt();
-            let step_size = lr / bias_correction1;
-            let second = match &mut s.max_square {
-                Some(max) => {
-                    *max = max.maximum(&s.square);
-                    max.clone()
-                }
-                None => s.square.clone(),
+            let elem = B::Elem::from_f64;
+            let constants = AdamConstants {
+                mean_rate: elem(1.0 - beta1),
+                beta2: elem(beta2),
+                square_rate: elem(1.0 - beta2),
+                bias_correction2_sqrt: elem((1.0 - beta2.powf(t)).sqrt()),
+                eps: elem(eps),
+                step_size: elem(lr / (1.0 - beta1.powf(t))),
             };
-            let denom = second.sqrt() / bias_correction2_sqrt + eps;
-            param - (&s.mean / denom) * step_size
+            let (mean, square) = (s.mean.value(), s.square.value());
+            let max_square = s.max_square.as_ref().map(Variable::value);
+            let moments = AdamMoments {
+                mean: &mean,
+                square: &square,
+                max_square: max_square.as_ref(),
+            };
+            // One kernel for PyTorch's dozen ops (see `Ops::adam_update`), the same to the bit.
+            let (param, moments) = B::adam_update(&param.value(), &g.value(), moments, constants);
+            s.mean = Variable::constant(moments.mean);
+            s.square = Variable::constant(moments.square);
+            s.max_square = moments.max_square.map(Variable::constant);
+            Variable::constant(param)
         });
     }
 

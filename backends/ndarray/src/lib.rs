@@ -28,6 +28,7 @@ mod fastmath;
 mod index;
 mod layout;
 mod matmul;
+mod optimizer_kernels;
 mod packed_matmul;
 mod parallel;
 mod pool;
@@ -37,7 +38,9 @@ mod small_matmul;
 mod tensor;
 mod window;
 
-use ferrograd::backend::{BinaryOp, Indices, Ops, ReduceOp, TensorOps, UnaryOp, Window2d};
+use ferrograd::backend::{
+    AdamConstants, AdamMoments, BinaryOp, Indices, Ops, ReduceOp, TensorOps, UnaryOp, Window2d,
+};
 use ferrograd::{DType, Element, Result};
 use ndarray::LinalgScalar;
 use std::marker::PhantomData;
@@ -104,6 +107,15 @@ impl<T: Elem> Ops for NdArray<T> {
 
     fn add_scaled(a: &Tensor<T>, b: &Tensor<T>, scale: T) -> Tensor<T> {
         elementwise::add_scaled(a, b, scale)
+    }
+
+    fn adam_update(
+        param: &Tensor<T>,
+        grad: &Tensor<T>,
+        moments: AdamMoments<&Tensor<T>>,
+        constants: AdamConstants<T>,
+    ) -> (Tensor<T>, AdamMoments<Tensor<T>>) {
+        optimizer_kernels::adam_update(param, grad, moments, constants)
     }
 
     fn broadcast_to(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {

@@ -37,7 +37,7 @@ pub const COPY_MIN: usize = 1 << 16;
 pub const POOL_BACKWARD_MIN: usize = 1 << 14;
 
 /// The minimum number of elements one parallel elementwise task handles.
-const ELEMENTWISE_TASK: usize = 1 << 14;
+pub const ELEMENTWISE_TASK: usize = 1 << 14;
 
 /// Runs `work` on a thread of the rayon pool (in place if this already is one), so that
 /// the parallel kernels inside it fork within the pool. Handing a kernel's work to the pool
