@@ -31,16 +31,29 @@ const BLOCK_PANELS: usize = 4;
 /// Strips of `B` per block of work.
 const BLOCK_STRIPS: usize = 8;
 
+/// The longest summation axis packed: a strip of `B` that deep is 256 KiB, and a block's
+/// four panels of `A` 384 KiB, which still share the level-2 cache. Deeper products keep
+/// matrixmultiply, which also blocks along the summation axis.
+const MAX_DEPTH: usize = 2048;
+
+/// The most elements packed (both copies): 32 MiB of `f32`. The copies cost as much memory
+/// as the operands (matrixmultiply's blocks cost a few MiB whatever the size), so larger
+/// products keep matrixmultiply.
+const MAX_PACKED: usize = 1 << 23;
+
 /// Whether [`product`] computes `a · b`: `f32` on a CPU with AVX-512, with a summation
-/// axis, and at least a panel of rows and a strip of columns (narrower products would
-/// spend most of the kernel's work on padding).
+/// axis, at least a panel of rows and a strip of columns (narrower products would spend
+/// most of the kernel's work on padding), and within [`MAX_DEPTH`] and [`MAX_PACKED`].
 pub fn applies<T: Elem>(a: &ArrayView2<T>, b: &ArrayView2<T>) -> bool {
+    let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     TypeId::of::<T>() == TypeId::of::<f32>()
         && avx512_matmul::avx512()
-        && a.ncols() > 0
-        && a.ncols() == b.nrows()
-        && a.nrows() >= STRIP_ROWS
-        && b.ncols() >= STRIP
+        && k > 0
+        && k == b.nrows()
+        && k <= MAX_DEPTH
+        && m >= STRIP_ROWS
+        && n >= STRIP
+        && m * k + n.div_ceil(STRIP) * STRIP * k <= MAX_PACKED
 }
 
 /// `a · b`, row-major.
@@ -492,6 +505,24 @@ mod tests {
         assert!(!applies(&a.view(), &b.view()), "fewer rows than a panel");
         let (a, b) = (integers(20, 5, 1), integers(5, 31, 2));
         assert!(!applies(&a.view(), &b.view()), "fewer columns than a strip");
+        let (a, b) = (
+            Array2::<f32>::zeros((12, 2049)),
+            Array2::<f32>::zeros((2049, 32)),
+        );
+        assert!(!applies(&a.view(), &b.view()), "a summation axis over 2048");
+        let (a, b) = (
+            Array2::<f32>::zeros((12, 2048)),
+            Array2::<f32>::zeros((2048, 32)),
+        );
+        assert!(
+            applies(&a.view(), &b.view()) || !avx512_matmul::avx512(),
+            "a summation axis of 2048"
+        );
+        let (a, b) = (
+            Array2::<f32>::zeros((4100, 2048)),
+            Array2::<f32>::zeros((2048, 96)),
+        );
+        assert!(!applies(&a.view(), &b.view()), "over 2^23 elements to pack");
         let a = Array2::<f64>::zeros((4, 3));
         let b = Array2::<f64>::zeros((3, 5));
         assert!(!applies(&a.view(), &b.view()));
