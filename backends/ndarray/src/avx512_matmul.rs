@@ -469,6 +469,7 @@ pub(crate) mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_matrices::{by_matrixmultiply, column_major, integers};
     use ndarray::linalg::general_mat_mul;
     use ndarray::ArrayViewMut2;
     use ndarray::{s, Array2, ShapeBuilder};
@@ -493,26 +494,11 @@ mod tests {
         fits
     }
 
-    /// Small integers, so that every product and partial sum is exact in `f32` and any
-    /// order of summation gives the same bits as matrixmultiply.
-    fn integers(rows: usize, cols: usize, seed: usize) -> Array2<f32> {
-        Array2::from_shape_fn((rows, cols), |(i, j)| {
-            ((i * 7 + j * 13 + seed) % 11) as f32 - 5.0
-        })
-    }
-
-    fn column_major(x: &Array2<f32>) -> Array2<f32> {
-        let mut out = Array2::zeros(x.dim().f());
-        out.assign(x);
-        out
-    }
-
     /// `a · b` in `form` into the middle of a larger array, which must be left untouched
     /// around it.
     fn check(form_wanted: Form, a: &ArrayView2<f32>, b: &ArrayView2<f32>, what: &str) {
         let (m, n) = (a.nrows(), b.ncols());
-        let mut want = Array2::zeros((m, n));
-        general_mat_mul(1.0, a, b, 0.0, &mut want);
+        let want = by_matrixmultiply(a, b);
         let mut padded = Array2::from_elem((m + 2, n + 3), 7.5f32);
         let mut c = padded.slice_mut(s![1..m + 1, 1..n + 1]);
         assert_eq!(form(a, b), Some(form_wanted), "{what}");
@@ -643,7 +629,7 @@ mod tests {
 
     #[test]
     fn declines_what_it_has_no_loop_for() {
-        let a = integers(4, 8, 3);
+        let a = integers::<f32>(4, 8, 3);
         let b = integers(8, 40, 4);
         let (a_cols, b_cols) = (column_major(&a), column_major(&b));
         // A and B both stored column by column.

@@ -36,6 +36,8 @@ mod reduce;
 mod simd;
 mod small_matmul;
 mod tensor;
+#[cfg(test)]
+mod test_matrices;
 mod window;
 
 use ferrograd::backend::{

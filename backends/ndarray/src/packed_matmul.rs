@@ -172,6 +172,30 @@ unsafe impl Sync for Shared {}
 /// different strides: both sides of the block stay in the level-1 cache.
 const PACK_BLOCK: usize = 64;
 
+/// Copies `len` adjacent elements for each step `p < k`, from `src(p)` to `dst + step·p`.
+/// A whole row of a panel or strip (`len == WHOLE`) is copied with its length known at
+/// compile time: a few vector moves instead of a call to `memmove`.
+///
+/// # Safety
+/// Each `src(p)` is valid for `len` reads, and `dst` for writes of `step·(k − 1) + len`.
+unsafe fn copy_steps<const WHOLE: usize>(
+    src: impl Fn(usize) -> *const f32,
+    k: usize,
+    len: usize,
+    dst: *mut f32,
+    step: usize,
+) {
+    if len == WHOLE {
+        for p in 0..k {
+            std::ptr::copy_nonoverlapping(src(p), dst.add(step * p), WHOLE);
+        }
+    } else {
+        for p in 0..k {
+            std::ptr::copy_nonoverlapping(src(p), dst.add(step * p), len);
+        }
+    }
+}
+
 /// Packs rows `12t ..` (up to 12) of `a` into `dst`: element `(r, p)` at `r + rows·p`.
 ///
 /// # Safety
@@ -182,16 +206,7 @@ unsafe fn pack_panel(a: &Strided, t: usize, m: usize, k: usize, dst: *mut f32) {
     if a.rows == 1 || rows == 1 {
         // The panel's elements at each step are adjacent (a transposed `A`).
         let src = |p: usize| a.ptr.offset(first as isize * a.rows + p as isize * a.cols);
-        if rows == STRIP_ROWS {
-            // A length known here compiles to two moves instead of a call to `memmove`.
-            for p in 0..k {
-                std::ptr::copy_nonoverlapping(src(p), dst.add(STRIP_ROWS * p), STRIP_ROWS);
-            }
-        } else {
-            for p in 0..k {
-                std::ptr::copy_nonoverlapping(src(p), dst.add(rows * p), rows);
-            }
-        }
+        copy_steps::<STRIP_ROWS>(src, k, rows, dst, rows);
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -248,15 +263,7 @@ unsafe fn pack_strip(b: &Strided, s: usize, k: usize, n: usize, dst: *mut f32) {
     if b.cols == 1 || width == 1 {
         // Rows contiguous: a copy per step.
         let src = |p: usize| b.ptr.offset(p as isize * b.rows + first as isize * b.cols);
-        if width == STRIP {
-            for p in 0..k {
-                std::ptr::copy_nonoverlapping(src(p), dst.add(STRIP * p), STRIP);
-            }
-        } else {
-            for p in 0..k {
-                std::ptr::copy_nonoverlapping(src(p), dst.add(STRIP * p), width);
-            }
-        }
+        copy_steps::<STRIP>(src, k, width, dst, STRIP);
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -391,32 +398,12 @@ mod x86 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::linalg::general_mat_mul;
-    use ndarray::{s, Array2, ShapeBuilder};
-
-    /// Small integers: every product and partial sum is exact in `f32`, so any order of
-    /// summation gives matrixmultiply's bits.
-    fn integers(rows: usize, cols: usize, seed: usize) -> Array2<f32> {
-        Array2::from_shape_fn((rows, cols), |(i, j)| {
-            ((i * 7 + j * 13 + seed) % 11) as f32 - 5.0
-        })
-    }
-
-    fn column_major(x: &Array2<f32>) -> Array2<f32> {
-        let mut out = Array2::zeros(x.dim().f());
-        out.assign(x);
-        out
-    }
-
-    fn expected(a: &ArrayView2<f32>, b: &ArrayView2<f32>) -> Array2<f32> {
-        let mut want = Array2::zeros((a.nrows(), b.ncols()));
-        general_mat_mul(1.0, a, b, 0.0, &mut want);
-        want
-    }
+    use crate::test_matrices::{by_matrixmultiply, column_major, integers};
+    use ndarray::{s, Array2};
 
     fn check(a: &ArrayView2<f32>, b: &ArrayView2<f32>, what: &str) {
         let got = Array2::from_shape_vec((a.nrows(), b.ncols()), product(a, b)).unwrap();
-        assert_eq!(got, expected(a, b), "{what}");
+        assert_eq!(got, by_matrixmultiply(a, b), "{what}");
     }
 
     #[test]
@@ -496,14 +483,14 @@ mod tests {
         let bits = |x: &Array2<f32>| x.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&packed), bits(&strips));
         // The data rounds: a different order of summation (matrixmultiply's) differs.
-        assert_ne!(bits(&packed), bits(&expected(&a, &b)));
+        assert_ne!(bits(&packed), bits(&by_matrixmultiply(&a, &b)));
     }
 
     #[test]
     fn declines_f64_empty_sums_and_narrow_products() {
-        let (a, b) = (integers(11, 5, 1), integers(5, 40, 2));
+        let (a, b) = (integers::<f32>(11, 5, 1), integers(5, 40, 2));
         assert!(!applies(&a.view(), &b.view()), "fewer rows than a panel");
-        let (a, b) = (integers(20, 5, 1), integers(5, 31, 2));
+        let (a, b) = (integers::<f32>(20, 5, 1), integers(5, 31, 2));
         assert!(!applies(&a.view(), &b.view()), "fewer columns than a strip");
         let (a, b) = (
             Array2::<f32>::zeros((12, 2049)),

@@ -168,22 +168,8 @@ compiled_variants! {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::linalg::general_mat_mul;
+    use crate::test_matrices::{by_matrixmultiply, integers};
     use ndarray::{Array2, ShapeBuilder};
-
-    /// Integers small enough that every product and sum is exact in f64, so any order of
-    /// summation gives the same bits as matrixmultiply.
-    fn integers(rows: usize, cols: usize, seed: usize) -> Array2<f64> {
-        Array2::from_shape_fn((rows, cols), |(i, j)| {
-            ((i * 7 + j * 13 + seed) % 11) as f64 - 5.0
-        })
-    }
-
-    fn reference(a: &ArrayView2<f64>, b: &ArrayView2<f64>) -> Array2<f64> {
-        let mut c = Array2::zeros((a.nrows(), b.ncols()));
-        general_mat_mul(1.0, a, b, 0.0, &mut c);
-        c
-    }
 
     #[test]
     fn both_forms_agree_with_matrixmultiply_on_every_size_edge() {
@@ -198,9 +184,9 @@ mod tests {
             (8, 676, 9, false, true),
             (4, 31, 63, false, false),
         ] {
-            let a = integers(m, k, 1);
+            let a = integers::<f64>(m, k, 1);
             let b = integers(k, n, 2);
-            let want = reference(&a.view(), &b.view());
+            let want = by_matrixmultiply(&a.view(), &b.view());
 
             let mut c = Array2::zeros((m, n));
             assert_eq!(product(&a.view(), &b.view(), &mut c.view_mut()), rows);
@@ -221,7 +207,7 @@ mod tests {
 
     #[test]
     fn declines_layouts_it_has_no_loop_for() {
-        let a = integers(4, 40, 3);
+        let a = integers::<f64>(4, 40, 3);
         // A column-major, B column-major: neither form applies.
         let mut a_cols = Array2::zeros((4, 40).f());
         a_cols.assign(&a);
