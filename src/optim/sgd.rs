@@ -88,22 +88,27 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
             &mut self.buffers,
             self.weight_decay,
             |p, mut g, buffer| {
+                // `a + s·b` as one kernel wherever the formulas have that form: equal to
+                // the separate ops to the bit (see `Ops::add_scaled`; `b·s = s·b` exactly).
+                let add_scaled = |a: &Variable<B>, b: &Variable<B>, s: f64| {
+                    Variable::constant(B::add_scaled(&a.value(), &b.value(), B::Elem::from_f64(s)))
+                };
                 if momentum != 0.0 {
                     let b = match buffer.take() {
                         None => g.clone(),
-                        Some(b) => b * momentum + &g * (1.0 - dampening),
+                        // b·momentum + g·(1 − dampening)
+                        Some(b) => add_scaled(&(b * momentum), &g, 1.0 - dampening),
                     };
                     g = if nesterov {
-                        g + &b * momentum
+                        // g + b·momentum
+                        add_scaled(&g, &b, momentum)
                     } else {
                         b.clone()
                     };
                     *buffer = Some(b);
                 }
-                // p − lr·g as one kernel: equal to the two ops to the bit (see
-                // `Ops::add_scaled`), since p + (−(lr·g)) = p − lr·g exactly.
-                let step = -B::Elem::from_f64(self.lr);
-                Variable::constant(B::add_scaled(&p.value(), &g.value(), step))
+                // p − lr·g, since p + (−lr)·g = p − lr·g exactly.
+                add_scaled(p, &g, -self.lr)
             },
         );
     }
