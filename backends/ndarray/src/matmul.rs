@@ -99,8 +99,8 @@ fn unpacked_product<T: Elem>(
 ) -> Vec<T> {
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     let (rows, cols) = unpacked_block_shape(form, m, n, k);
-    let mut data = pool::take(m * n);
-    let out = Output(data.spare_capacity_mut().as_mut_ptr().cast::<T>());
+    let mut data = pool::take::<T>(m * n);
+    let out = parallel::DisjointWrites::spare_of(&mut data);
     let blocks: Vec<(usize, usize)> = (0..m)
         .step_by(rows)
         .flat_map(|i| (0..n).step_by(cols).map(move |j| (i, j)))
@@ -115,7 +115,9 @@ fn unpacked_product<T: Elem>(
             // SAFETY: the block's elements, rows `i ..` and columns `j ..` of the `m × n`
             // buffer (row stride `n`), lie within its capacity, and no other block touches
             // them: the blocks tile the matrix without overlap.
-            unsafe { avx512_matmul::product_into(form, &a_rows, &b_cols, out.0.add(i * n + j), n) };
+            unsafe {
+                avx512_matmul::product_into(form, &a_rows, &b_cols, out.ptr().add(i * n + j), n)
+            };
         },
     );
     // SAFETY: the blocks cover every element of the `m × n` matrix, and `product_into`
@@ -123,15 +125,6 @@ fn unpacked_product<T: Elem>(
     unsafe { data.set_len(m * n) };
     data
 }
-
-/// The output buffer of [`unpacked_product`], shared by the blocks that write its disjoint
-/// parts.
-struct Output<T>(*mut T);
-
-// SAFETY: each block writes only its own elements of the buffer (see `unpacked_product`),
-// so sharing the pointer between threads creates no data race; `T` values cross threads
-// as plain numbers.
-unsafe impl<T: Send> Sync for Output<T> {}
 
 /// `view` cut along `axis` into pieces of `size` (the last may be shorter).
 fn split<T>(mut view: ArrayViewMut2<'_, T>, axis: Axis, size: usize) -> Vec<ArrayViewMut2<'_, T>> {

@@ -1,7 +1,7 @@
 //! Optimizer updates in one pass over their tensors, the same arithmetic as the backend
 //! trait's defaults (written as separate ops) to the bit.
 
-use crate::parallel::{ELEMENTWISE_MIN, ELEMENTWISE_TASK};
+use crate::parallel::{DisjointWrites, ELEMENTWISE_MIN, ELEMENTWISE_TASK};
 use crate::{elementwise, pool, standard, Elem, Tensor};
 use ferrograd::backend::{AdamConstants, AdamMoments, BinaryOp};
 use rayon::prelude::*;
@@ -26,7 +26,9 @@ pub fn adam_update<T: Elem>(
         standard(moments.square),
     );
     let max = moments.max_square.map(standard);
-    let slice = |x: &Tensor<T>| x.as_slice().expect("row-major").as_ptr();
+    fn slice<T: Elem>(x: &Tensor<T>) -> &[T] {
+        x.as_slice().expect("row-major")
+    }
     let from = Inputs {
         p: slice(&p),
         g: slice(&g),
@@ -38,14 +40,11 @@ pub fn adam_update<T: Elem>(
     let mut outs: Vec<Vec<T>> = (0..3 + usize::from(max.is_some()))
         .map(|_| pool::take(n))
         .collect();
-    let to: Vec<Output<T>> = outs
-        .iter_mut()
-        .map(|o| Output(o.spare_capacity_mut().as_mut_ptr().cast::<T>()))
-        .collect();
+    let to: Vec<DisjointWrites<T>> = outs.iter_mut().map(DisjointWrites::spare_of).collect();
     let run = |start: usize| {
         let end = (start + ELEMENTWISE_TASK).min(n);
-        // SAFETY: every input holds `n` elements and every output has room for `n`;
-        // each task writes only its own range `start..end` of the outputs.
+        // SAFETY: every output has room for `n` elements, and each task writes only its
+        // own range `start..end` of them.
         unsafe { adam_range(&from, &to, start..end, c) };
     };
     if n < ELEMENTWISE_MIN {
@@ -74,54 +73,48 @@ pub fn adam_update<T: Elem>(
     )
 }
 
-/// Row-major inputs of [`adam_update`].
-struct Inputs<T> {
-    p: *const T,
-    g: *const T,
-    m: *const T,
-    v: *const T,
-    max: Option<*const T>,
+/// Row-major inputs of [`adam_update`], all of one length.
+struct Inputs<'a, T> {
+    p: &'a [T],
+    g: &'a [T],
+    m: &'a [T],
+    v: &'a [T],
+    max: Option<&'a [T]>,
 }
 
-// SAFETY: the inputs are only read, and outlive the tasks that read them.
-unsafe impl<T: Sync> Sync for Inputs<T> {}
-
-/// An output buffer that tasks write in disjoint ranges.
-struct Output<T>(*mut T);
-
-// SAFETY: each task writes only its own range of elements.
-unsafe impl<T: Send> Sync for Output<T> {}
-
 /// # Safety
-/// Every input holds, and every output has room for, the elements of `range`; no other
-/// task writes that range of the outputs.
+/// Every output has room for the elements of `range`, and no other task writes that range
+/// of them.
 unsafe fn adam_range<T: Elem>(
-    from: &Inputs<T>,
-    to: &[Output<T>],
+    from: &Inputs<'_, T>,
+    to: &[DisjointWrites<T>],
     range: std::ops::Range<usize>,
     c: AdamConstants<T>,
 ) {
-    for i in range {
-        let (p, g, m, v) = (
-            *from.p.add(i),
-            *from.g.add(i),
-            *from.m.add(i),
-            *from.v.add(i),
-        );
+    // Every slice cut to the range's length, and the output pointers read once, so that
+    // the loop has no bounds checks or reloads left and vectorises.
+    let n = range.len();
+    let (p, g) = (&from.p[range.clone()], &from.g[range.clone()][..n]);
+    let (m, v) = (&from.m[range.clone()][..n], &from.v[range.clone()][..n]);
+    let max = from
+        .max
+        .map(|x| (&x[range.clone()][..n], to[3].ptr().add(range.start)));
+    let [param_to, mean_to, square_to] = [0, 1, 2].map(|k| to[k].ptr().add(range.start));
+    for i in 0..n {
         // The trait default's ops, one by one (see `Ops::adam_update`).
-        let mean = m + (g - m) * c.mean_rate;
-        let square = v * c.beta2 + (g * g) * c.square_rate;
-        let second = match from.max {
-            Some(max) => {
-                let max = BinaryOp::Maximum.apply(*max.add(i), square);
-                *to[3].0.add(i) = max;
+        let mean = m[i] + (g[i] - m[i]) * c.mean_rate;
+        let square = v[i] * c.beta2 + (g[i] * g[i]) * c.square_rate;
+        let second = match max {
+            Some((max, max_to)) => {
+                let max = BinaryOp::Maximum.apply(max[i], square);
+                *max_to.add(i) = max;
                 max
             }
             None => square,
         };
         let denom = second.sqrt() / c.bias_correction2_sqrt + c.eps;
-        *to[0].0.add(i) = p - (mean / denom) * c.step_size;
-        *to[1].0.add(i) = mean;
-        *to[2].0.add(i) = square;
+        *param_to.add(i) = p[i] - (mean / denom) * c.step_size;
+        *mean_to.add(i) = mean;
+        *square_to.add(i) = square;
     }
 }

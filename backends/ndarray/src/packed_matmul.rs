@@ -73,7 +73,7 @@ pub fn product<T: Elem>(a: &ArrayView2<T>, b: &ArrayView2<T>) -> Vec<T> {
     let strips_at = m * k;
     let packed_len = strips_at + strips * STRIP * k;
     let mut packed = pool::take::<T>(packed_len);
-    let to = Shared(packed.spare_capacity_mut().as_mut_ptr().cast::<f32>());
+    let to = parallel::DisjointWrites::spare_of(&mut packed);
     let to = &to;
     let (from_a, from_b) = (Strided::of(a), Strided::of(b));
     let tasks: Vec<Pack> = (0..panels)
@@ -84,17 +84,31 @@ pub fn product<T: Elem>(a: &ArrayView2<T>, b: &ArrayView2<T>) -> Vec<T> {
         // SAFETY: panel `t` writes its rows times `k` elements from `12·k·t` (below
         // `m·k`), strip `s` writes `32·k` from `m·k + 32·k·s`: within the capacity, and no
         // two tasks write the same element.
-        Pack::Panel(t) => unsafe { pack_panel(&from_a, t, m, k, to.0.add(t * STRIP_ROWS * k)) },
+        Pack::Panel(t) => unsafe {
+            pack_panel(
+                &from_a,
+                t,
+                m,
+                k,
+                to.ptr().cast::<f32>().add(t * STRIP_ROWS * k),
+            )
+        },
         Pack::Strip(s) => unsafe {
-            pack_strip(&from_b, s, k, n, to.0.add(strips_at + s * STRIP * k))
+            pack_strip(
+                &from_b,
+                s,
+                k,
+                n,
+                to.ptr().cast::<f32>().add(strips_at + s * STRIP * k),
+            )
         },
     });
     // SAFETY: the tasks wrote every element.
     unsafe { packed.set_len(packed_len) };
 
     let mut out = pool::take::<T>(m * n);
-    let c = Shared(out.spare_capacity_mut().as_mut_ptr().cast::<f32>());
-    let (c, from) = (&c, &Shared(packed.as_ptr().cast::<f32>().cast_mut()));
+    let c = &parallel::DisjointWrites::spare_of(&mut out);
+    let from = packed.as_slice();
     let blocks: Vec<(usize, usize)> = (0..panels)
         .step_by(BLOCK_PANELS)
         .flat_map(|t| (0..strips).step_by(BLOCK_STRIPS).map(move |s| (t, s)))
@@ -110,9 +124,9 @@ pub fn product<T: Elem>(a: &ArrayView2<T>, b: &ArrayView2<T>) -> Vec<T> {
         // and no other block writes them.
         unsafe {
             avx512_matmul::x86::packed_tiles(
-                from.0,
-                from.0.add(strips_at),
-                (c.0, n),
+                from.as_ptr().cast::<f32>(),
+                from[strips_at..].as_ptr().cast::<f32>(),
+                (c.ptr().cast::<f32>(), n),
                 (m, k, n),
                 panels,
                 strips,
@@ -161,12 +175,6 @@ impl Strided {
 // SAFETY: a `Strided` only reads the matrix it was made from, which outlives its use and
 // is not written meanwhile; `f32`s cross threads as plain numbers.
 unsafe impl Sync for Strided {}
-
-/// A buffer shared by tasks that write disjoint parts of it.
-struct Shared(*mut f32);
-
-// SAFETY: the tasks write disjoint elements (see the callers), so sharing creates no race.
-unsafe impl Sync for Shared {}
 
 /// Steps along the summation axis per block of a packing loop that reads and writes with
 /// different strides: both sides of the block stay in the level-1 cache.

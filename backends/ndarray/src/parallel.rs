@@ -39,6 +39,28 @@ pub const POOL_BACKWARD_MIN: usize = 1 << 14;
 /// The minimum number of elements one parallel elementwise task handles.
 pub const ELEMENTWISE_TASK: usize = 1 << 14;
 
+/// The unfilled capacity of a buffer, which parallel tasks write in disjoint parts through
+/// [`ptr`](Self::ptr) (each task's `unsafe` block says which part is its own). The caller
+/// sets the buffer's length once every element is written.
+pub struct DisjointWrites<T>(*mut T);
+
+impl<T> DisjointWrites<T> {
+    /// The capacity of `buffer` beyond its length.
+    pub fn spare_of(buffer: &mut Vec<T>) -> Self {
+        DisjointWrites(buffer.spare_capacity_mut().as_mut_ptr().cast::<T>())
+    }
+
+    /// The first unfilled element.
+    pub fn ptr(&self) -> *mut T {
+        self.0
+    }
+}
+
+// SAFETY: the tasks sharing it write disjoint elements (their callers vouch for it), so
+// sharing the pointer between threads creates no data race; `T` values cross threads as
+// plain numbers.
+unsafe impl<T: Send> Sync for DisjointWrites<T> {}
+
 /// Runs `work` on a thread of the rayon pool (in place if this already is one), so that
 /// the parallel kernels inside it fork within the pool. Handing a kernel's work to the pool
 /// from an outside thread wakes a sleeping worker and blocks on a latch each time; a
