@@ -224,34 +224,6 @@ impl BinaryOp {
     }
 }
 
-/// Adam's running moments of one parameter (see [`Ops::adam_update`]).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamMoments<X> {
-    /// The running mean of the gradient.
-    pub mean: X,
-    /// The running mean of its square.
-    pub square: X,
-    /// With AMSGrad: the largest `square` so far.
-    pub max_square: Option<X>,
-}
-
-/// The numbers of one Adam update (see [`Ops::adam_update`]), in the element type.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct AdamConstants<T> {
-    /// `1 − β₁`: how far the mean moves towards the gradient.
-    pub mean_rate: T,
-    /// `β₂`
-    pub beta2: T,
-    /// `1 − β₂`
-    pub square_rate: T,
-    /// `√(1 − β₂ᵗ)` at step `t`.
-    pub bias_correction2_sqrt: T,
-    /// `ε`
-    pub eps: T,
-    /// `lr / (1 − β₁ᵗ)` at step `t`.
-    pub step_size: T,
-}
-
 /// The kernels every backend provides.
 ///
 /// All functions are associated functions of a zero-sized backend type; the values they
@@ -297,55 +269,45 @@ pub trait Ops: Clone + Copy + Debug + Default + Send + Sync + 'static {
         Self::binary(BinaryOp::Add, a, &scaled)
     }
 
-    /// One Adam update of a parameter and its moments, all of one shape (`max_square` with
-    /// AMSGrad only): per element, in this order and never fused,
+    /// Applies `f` to the elements at each index of `inputs`, which all have one shape, and
+    /// gives its `O` results as `O` tensors of that shape: an elementwise computation of
+    /// several steps in one pass over memory (the optimizers' updates).
     ///
-    /// ```text
-    /// mean'   = mean + (grad − mean) · mean_rate
-    /// square' = square · beta2 + grad² · square_rate
-    /// max'    = maximum(max, square')                      (AMSGrad)
-    /// param'  = param − (mean' / (√(max' or square') / bias_correction2_sqrt + eps)) · step_size
+    /// `f` works on plain numbers, so every backend computes the same bits. The default
+    /// goes through [`to_vec`](Ops::to_vec) and [`from_vec`](Ops::from_vec) on one thread;
+    /// a backend may run it in parallel.
+    ///
+    /// # Panics
+    /// If `I` is zero or the inputs' shapes differ.
+    ///
     /// ```
+    /// use ferrograd::backend::Ops;
+    /// use ferrograd_ndarray::NdArray;
     ///
-    /// which is PyTorch's Adam, op for op. The default runs those as `binary` and `unary`
-    /// ops, a dozen passes; a backend may make one pass of the same arithmetic, to the bit.
-    fn adam_update(
-        param: &Self::Tensor,
-        grad: &Self::Tensor,
-        moments: AdamMoments<&Self::Tensor>,
-        constants: AdamConstants<Self::Elem>,
-    ) -> (Self::Tensor, AdamMoments<Self::Tensor>) {
-        let c = |x: Self::Elem| Self::full(&[], x);
-        let (add, sub, mul, div) = (BinaryOp::Add, BinaryOp::Sub, BinaryOp::Mul, BinaryOp::Div);
-        let step = Self::binary(sub, grad, moments.mean);
-        let step = Self::binary(mul, &step, &c(constants.mean_rate));
-        let mean = Self::binary(add, moments.mean, &step);
-        let kept = Self::binary(mul, moments.square, &c(constants.beta2));
-        let new = Self::binary(
-            mul,
-            &Self::unary(UnaryOp::Square, grad),
-            &c(constants.square_rate),
-        );
-        let square = Self::binary(add, &kept, &new);
-        let max_square = moments
-            .max_square
-            .map(|max| Self::binary(BinaryOp::Maximum, max, &square));
-        let second = max_square.as_ref().unwrap_or(&square);
-        let denom = Self::binary(
-            div,
-            &Self::unary(UnaryOp::Sqrt, second),
-            &c(constants.bias_correction2_sqrt),
-        );
-        let denom = Self::binary(add, &denom, &c(constants.eps));
-        let step = Self::binary(div, &mean, &denom);
-        let step = Self::binary(mul, &step, &c(constants.step_size));
-        let param = Self::binary(sub, param, &step);
-        let moments = AdamMoments {
-            mean,
-            square,
-            max_square,
-        };
-        (param, moments)
+    /// type B = NdArray<f64>;
+    /// let (x, y) = (B::from_vec(vec![1.0, 2.0], &[2])?, B::from_vec(vec![3.0, 4.0], &[2])?);
+    /// let [sum, product] = B::zip_map([&x, &y], |[a, b]| [a + b, a * b]);
+    /// assert_eq!((B::to_vec(&sum), B::to_vec(&product)), (vec![4.0, 6.0], vec![3.0, 8.0]));
+    /// # Ok::<(), ferrograd::Error>(())
+    /// ```
+    #[track_caller]
+    fn zip_map<const I: usize, const O: usize>(
+        inputs: [&Self::Tensor; I],
+        f: impl Fn([Self::Elem; I]) -> [Self::Elem; O] + Sync,
+    ) -> [Self::Tensor; O] {
+        let shape = zip_map_shape::<Self, I>(&inputs).to_vec();
+        let n = shape.iter().product();
+        let mut inputs = inputs.map(|x| Self::to_vec(x).into_iter());
+        let mut outputs: [Vec<Self::Elem>; O] = std::array::from_fn(|_| Vec::with_capacity(n));
+        for _ in 0..n {
+            let x = inputs
+                .each_mut()
+                .map(|x| x.next().expect("one element per index"));
+            for (output, y) in outputs.iter_mut().zip(f(x)) {
+                output.push(y);
+            }
+        }
+        outputs.map(|data| Self::from_vec(data, &shape).expect("one element per index"))
     }
 
     /// Repeats `x` along new leading and size-1 dimensions to `shape` (PyTorch's `expand`).
@@ -671,6 +633,26 @@ impl Window2d {
 pub trait Backend: Ops {}
 
 impl<B: Ops> Backend for B {}
+
+/// The one shape of [`Ops::zip_map`]'s inputs.
+///
+/// # Panics
+/// If there are no inputs or their shapes differ.
+#[track_caller]
+pub fn zip_map_shape<'a, B: Ops, const I: usize>(inputs: &[&'a B::Tensor; I]) -> &'a [usize] {
+    let Some(first) = inputs.first() else {
+        panic!("zip_map: no inputs")
+    };
+    let shape = B::shape(first);
+    for x in inputs {
+        let other = B::shape(x);
+        assert!(
+            other == shape,
+            "zip_map: the inputs' shapes {shape:?} and {other:?} differ"
+        );
+    }
+    shape
+}
 
 #[cfg(test)]
 mod tests {

@@ -4,7 +4,9 @@ use super::state::{read_states, OptimizerState, ParamState};
 use super::{check_non_negative, update_each, Optimizer};
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
+use crate::element::Element;
 use crate::variable::Variable;
+use num_traits::Float;
 
 /// Adagrad as PyTorch's `torch.optim.Adagrad`:
 ///
@@ -100,10 +102,18 @@ impl<B: Backend> Optimizer<B> for Adagrad<B> {
             |p, g, state| {
                 let (step, sum) = state.get_or_insert_with(|| (0, g.full_like(initial)));
                 *step += 1;
-                let clr = lr / (1.0 + (*step - 1) as f64 * lr_decay);
-                *sum = &*sum + g.square();
-                let std = sum.sqrt() + eps;
-                p.detach() - (g / std) * clr
+                let elem = B::Elem::from_f64;
+                let clr = elem(lr / (1.0 + (*step - 1) as f64 * lr_decay));
+                let eps = elem(eps);
+                // One pass over the parameter for PyTorch's ops, never fused, so that the
+                // result is theirs to the bit.
+                let [p, new_sum] =
+                    B::zip_map([&p.value(), &g.value(), &sum.value()], |[p, g, s]| {
+                        let s = s + g * g;
+                        [p - (g / (s.sqrt() + eps)) * clr, s]
+                    });
+                *sum = Variable::constant(new_sum);
+                Variable::constant(p)
             },
         );
     }

@@ -2,7 +2,7 @@
 
 use super::state::{read_states, OptimizerState, ParamState};
 use super::{check_hyper, check_non_negative, update_each, Optimizer};
-use crate::backend::{AdamConstants, AdamMoments, Backend};
+use crate::backend::{Backend, BinaryOp};
 use crate::checkpoint::Problem;
 use crate::element::Element;
 use crate::variable::Variable;
@@ -128,10 +128,6 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             (self.weight_decay, 0.0)
         };
         update_each(&self.params, &mut self.state, l2, |p, g, state| {
-            let mut param = p.detach();
-            if decoupled != 0.0 {
-                param *= 1.0 - lr * decoupled;
-            }
             let s = state.get_or_insert_with(|| Moments {
                 step: 0,
                 mean: g.zeros_like(),
@@ -142,7 +138,8 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             // powf, not powi: the same `pow` PyTorch's Python float arithmetic calls.
             let t = s.step as f64;
             let elem = B::Elem::from_f64;
-            let constants = AdamConstants {
+            let c = Constants {
+                shrink: (decoupled != 0.0).then(|| elem(1.0 - lr * decoupled)),
                 mean_rate: elem(1.0 - beta1),
                 beta2: elem(beta2),
                 square_rate: elem(1.0 - beta2),
@@ -150,18 +147,31 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                 eps: elem(eps),
                 step_size: elem(lr / (1.0 - beta1.powf(t))),
             };
-            let (mean, square) = (s.mean.value(), s.square.value());
-            let max_square = s.max_square.as_ref().map(Variable::value);
-            let moments = AdamMoments {
-                mean: &mean,
-                square: &square,
-                max_square: max_square.as_ref(),
+            let (p, g, mean, square) = (p.value(), g.value(), s.mean.value(), s.square.value());
+            // One pass over the parameter for PyTorch's dozen ops.
+            let (param, max_square) = match &s.max_square {
+                None => {
+                    let [param, mean, square] =
+                        B::zip_map([&p, &g, &mean, &square], |[p, g, m, v]| {
+                            let (p, m, v, _) = c.update(p, g, m, v, None);
+                            [p, m, v]
+                        });
+                    (s.mean, s.square) = (Variable::constant(mean), Variable::constant(square));
+                    (param, None)
+                }
+                Some(max) => {
+                    let [param, mean, square, max] = B::zip_map(
+                        [&p, &g, &mean, &square, &max.value()],
+                        |[p, g, m, v, max]| {
+                            let (p, m, v, max) = c.update(p, g, m, v, Some(max));
+                            [p, m, v, max.expect("AMSGrad keeps its maximum")]
+                        },
+                    );
+                    (s.mean, s.square) = (Variable::constant(mean), Variable::constant(square));
+                    (param, Some(Variable::constant(max)))
+                }
             };
-            // One kernel for PyTorch's dozen ops (see `Ops::adam_update`), the same to the bit.
-            let (param, moments) = B::adam_update(&param.value(), &g.value(), moments, constants);
-            s.mean = Variable::constant(moments.mean);
-            s.square = Variable::constant(moments.square);
-            s.max_square = moments.max_square.map(Variable::constant);
+            s.max_square = max_square;
             Variable::constant(param)
         });
     }
@@ -209,5 +219,35 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
     fn set_learning_rate(&mut self, lr: f64) {
         check_non_negative("learning rate", lr);
         self.lr = lr;
+    }
+}
+
+/// The numbers of one Adam update, in the element type.
+struct Constants<T> {
+    /// AdamW's `1 − lr·weight_decay`.
+    shrink: Option<T>,
+    /// `1 − β₁`: how far the mean moves towards the gradient.
+    mean_rate: T,
+    beta2: T,
+    /// `1 − β₂`
+    square_rate: T,
+    /// `√(1 − β₂ᵗ)` at step `t`.
+    bias_correction2_sqrt: T,
+    eps: T,
+    /// `lr / (1 − β₁ᵗ)` at step `t`.
+    step_size: T,
+}
+
+impl<T: Element> Constants<T> {
+    /// PyTorch's ops on one element, one by one and never fused, so that the result is
+    /// theirs to the bit: the parameter, the mean, the square and (AMSGrad) the maximum.
+    #[inline(always)]
+    fn update(&self, p: T, g: T, mean: T, square: T, max: Option<T>) -> (T, T, T, Option<T>) {
+        let p = self.shrink.map_or(p, |shrink| p * shrink);
+        let mean = mean + (g - mean) * self.mean_rate;
+        let square = square * self.beta2 + (g * g) * self.square_rate;
+        let max = max.map(|max| BinaryOp::Maximum.apply(max, square));
+        let denom = max.unwrap_or(square).sqrt() / self.bias_correction2_sqrt + self.eps;
+        (p - (mean / denom) * self.step_size, mean, square, max)
     }
 }

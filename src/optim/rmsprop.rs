@@ -4,6 +4,7 @@ use super::state::{read_states, OptimizerState, ParamState};
 use super::{check_non_negative, update_each, Optimizer};
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
+use crate::element::Element;
 use crate::variable::Variable;
 
 #[derive(Debug)]
@@ -107,8 +108,15 @@ impl<B: Backend> RmsProp<B> {
 
 impl<B: Backend> Optimizer<B> for RmsProp<B> {
     fn step(&mut self) {
-        let (lr, alpha, eps, momentum, centered) =
-            (self.lr, self.alpha, self.eps, self.momentum, self.centered);
+        let (momentum, centered) = (self.momentum, self.centered);
+        let elem = B::Elem::from_f64;
+        let c = Constants {
+            alpha: elem(self.alpha),
+            rate: elem(1.0 - self.alpha),
+            eps: elem(self.eps),
+            momentum: elem(momentum),
+            lr: elem(self.lr),
+        };
         update_each(
             &self.params,
             &mut self.state,
@@ -119,22 +127,49 @@ impl<B: Backend> Optimizer<B> for RmsProp<B> {
                     mean: centered.then(|| g.zeros_like()),
                     momentum: (momentum > 0.0).then(|| g.zeros_like()),
                 });
-                s.square = &s.square * alpha + g.square() * (1.0 - alpha);
-                let avg = match &mut s.mean {
-                    Some(mean) => {
-                        *mean = &*mean + (&g - &*mean) * (1.0 - alpha);
-                        (&s.square - mean.square()).sqrt()
+                let (p, g, square) = (p.value(), g.value(), s.square.value());
+                let (mean, buffer) = (
+                    s.mean.as_ref().map(Variable::value),
+                    s.momentum.as_ref().map(Variable::value),
+                );
+                let kept = |x: Option<B::Elem>| x.expect("a buffer the update was given");
+                // One pass over the parameter for PyTorch's ops, with the buffers it keeps.
+                let [p, square, mean, buffer] = match (&mean, &buffer) {
+                    (None, None) => {
+                        let [p, v] = B::zip_map([&p, &g, &square], |[p, g, v]| {
+                            let (p, v, _, _) = c.update(p, g, v, None, None);
+                            [p, v]
+                        });
+                        [Some(p), Some(v), None, None]
                     }
-                    None => s.square.sqrt(),
-                } + eps;
-                let update = match &mut s.momentum {
-                    Some(buffer) => {
-                        *buffer = &*buffer * momentum + &g / &avg;
-                        buffer.clone()
+                    (Some(mean), None) => {
+                        let [p, v, m] = B::zip_map([&p, &g, &square, mean], |[p, g, v, m]| {
+                            let (p, v, m, _) = c.update(p, g, v, Some(m), None);
+                            [p, v, kept(m)]
+                        });
+                        [Some(p), Some(v), Some(m), None]
                     }
-                    None => g / avg,
-                };
-                p.detach() - update * lr
+                    (None, Some(buffer)) => {
+                        let [p, v, b] = B::zip_map([&p, &g, &square, buffer], |[p, g, v, b]| {
+                            let (p, v, _, b) = c.update(p, g, v, None, Some(b));
+                            [p, v, kept(b)]
+                        });
+                        [Some(p), Some(v), None, Some(b)]
+                    }
+                    (Some(mean), Some(buffer)) => {
+                        let [p, v, m, b] =
+                            B::zip_map([&p, &g, &square, mean, buffer], |[p, g, v, m, b]| {
+                                let (p, v, m, b) = c.update(p, g, v, Some(m), Some(b));
+                                [p, v, kept(m), kept(b)]
+                            });
+                        [Some(p), Some(v), Some(m), Some(b)]
+                    }
+                }
+                .map(|x| x.map(Variable::constant));
+                s.square = square.expect("always updated");
+                s.mean = mean;
+                s.momentum = buffer;
+                p.expect("always updated")
             },
         );
     }
@@ -179,5 +214,43 @@ impl<B: Backend> Optimizer<B> for RmsProp<B> {
     fn set_learning_rate(&mut self, lr: f64) {
         check_non_negative("learning rate", lr);
         self.lr = lr;
+    }
+}
+
+/// The numbers of one RMSprop update, in the element type.
+struct Constants<T> {
+    alpha: T,
+    /// `1 − alpha`
+    rate: T,
+    eps: T,
+    momentum: T,
+    lr: T,
+}
+
+impl<T: Element> Constants<T> {
+    /// PyTorch's ops on one element, one by one and never fused, so that the result is
+    /// theirs to the bit: the parameter, the square, and the mean (centred) and momentum
+    /// buffer where they are kept.
+    #[inline(always)]
+    fn update(
+        &self,
+        p: T,
+        g: T,
+        square: T,
+        mean: Option<T>,
+        buffer: Option<T>,
+    ) -> (T, T, Option<T>, Option<T>) {
+        let square = square * self.alpha + (g * g) * self.rate;
+        let mean = mean.map(|mean| mean + (g - mean) * self.rate);
+        let avg = match mean {
+            Some(mean) => (square - mean * mean).sqrt(),
+            None => square.sqrt(),
+        } + self.eps;
+        let buffer = buffer.map(|b| b * self.momentum + g / avg);
+        let step = match buffer {
+            Some(b) => b,
+            None => g / avg,
+        };
+        (p - step * self.lr, square, mean, buffer)
     }
 }

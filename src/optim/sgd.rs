@@ -83,32 +83,39 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
             "SGD: Nesterov momentum requires a momentum and zero dampening"
         );
         let (momentum, dampening, nesterov) = (self.momentum, self.dampening, self.nesterov);
+        let momentum_on = momentum != 0.0;
         update_each(
             &self.params,
             &mut self.buffers,
             self.weight_decay,
-            |p, mut g, buffer| {
-                // `a + s·b` as one kernel wherever the formulas have that form: equal to
-                // the separate ops to the bit (see `Ops::add_scaled`; `b·s = s·b` exactly).
-                let add_scaled = |a: &Variable<B>, b: &Variable<B>, s: f64| {
-                    Variable::constant(B::add_scaled(&a.value(), &b.value(), B::Elem::from_f64(s)))
-                };
-                if momentum != 0.0 {
-                    let b = match buffer.take() {
-                        None => g.clone(),
-                        // b·momentum + g·(1 − dampening)
-                        Some(b) => add_scaled(&(b * momentum), &g, 1.0 - dampening),
+            |p, g, buffer| {
+                let elem = B::Elem::from_f64;
+                let (lr, momentum, rate) = (elem(-self.lr), elem(momentum), elem(1.0 - dampening));
+                let (p, g) = (p.value(), g.value());
+                if momentum_on {
+                    // PyTorch's ops, one by one and never fused, so that the result is
+                    // theirs to the bit: the buffer, then the step, in one pass.
+                    let step = |g, b| if nesterov { g + b * momentum } else { b };
+                    let (p, b) = match buffer.take() {
+                        // The first step's buffer is the gradient itself.
+                        None => {
+                            let [p] = B::zip_map([&p, &g], |[p, g]| [p + step(g, g) * lr]);
+                            (p, g)
+                        }
+                        Some(b) => {
+                            let [p, b] = B::zip_map([&p, &g, &b.value()], |[p, g, b]| {
+                                let b = b * momentum + g * rate;
+                                [p + step(g, b) * lr, b]
+                            });
+                            (p, b)
+                        }
                     };
-                    g = if nesterov {
-                        // g + b·momentum
-                        add_scaled(&g, &b, momentum)
-                    } else {
-                        b.clone()
-                    };
-                    *buffer = Some(b);
+                    *buffer = Some(Variable::constant(b));
+                    Variable::constant(p)
+                } else {
+                    // p − lr·g as p + (−lr)·g: the same bits.
+                    Variable::constant(B::add_scaled(&p, &g, lr))
                 }
-                // p − lr·g, since p + (−lr)·g = p − lr·g exactly.
-                add_scaled(p, &g, -self.lr)
             },
         );
     }

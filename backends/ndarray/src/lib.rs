@@ -28,7 +28,6 @@ mod fastmath;
 mod index;
 mod layout;
 mod matmul;
-mod optimizer_kernels;
 mod packed_matmul;
 mod parallel;
 mod pool;
@@ -39,10 +38,9 @@ mod tensor;
 #[cfg(test)]
 mod test_matrices;
 mod window;
+mod zip_map;
 
-use ferrograd::backend::{
-    AdamConstants, AdamMoments, BinaryOp, Indices, Ops, ReduceOp, TensorOps, UnaryOp, Window2d,
-};
+use ferrograd::backend::{BinaryOp, Indices, Ops, ReduceOp, TensorOps, UnaryOp, Window2d};
 use ferrograd::{DType, Element, Result};
 use ndarray::LinalgScalar;
 use std::marker::PhantomData;
@@ -111,13 +109,12 @@ impl<T: Elem> Ops for NdArray<T> {
         elementwise::add_scaled(a, b, scale)
     }
 
-    fn adam_update(
-        param: &Tensor<T>,
-        grad: &Tensor<T>,
-        moments: AdamMoments<&Tensor<T>>,
-        constants: AdamConstants<T>,
-    ) -> (Tensor<T>, AdamMoments<Tensor<T>>) {
-        optimizer_kernels::adam_update(param, grad, moments, constants)
+    #[track_caller]
+    fn zip_map<const I: usize, const O: usize>(
+        inputs: [&Tensor<T>; I],
+        f: impl Fn([T; I]) -> [T; O] + Sync,
+    ) -> [Tensor<T>; O] {
+        zip_map::zip_map(inputs, f)
     }
 
     fn broadcast_to(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {

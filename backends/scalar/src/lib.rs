@@ -83,6 +83,17 @@ impl<T: Element> Ops for Scalar<T> {
         op.apply(*a, *b)
     }
 
+    /// One call of `f`: a scalar backend's values are single numbers, so the default's
+    /// vectors would only allocate.
+    #[inline]
+    fn zip_map<const I: usize, const O: usize>(
+        inputs: [&T; I],
+        f: impl Fn([T; I]) -> [T; O] + Sync,
+    ) -> [T; O] {
+        assert!(I > 0, "zip_map: no inputs");
+        f(inputs.map(|x| *x))
+    }
+
     fn broadcast_to(x: &T, shape: &[usize]) -> T {
         assert_rank0(shape);
         *x
