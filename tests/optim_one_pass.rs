@@ -51,6 +51,15 @@ fn check<B: Backend, O: Optimizer<B>>(
     }
 }
 
+/// PyTorch's L2 weight decay: `g + decay·p`, where it is on.
+fn with_l2<B: Backend>(g: &V<B>, p: &V<B>, decay: f64) -> V<B> {
+    if decay != 0.0 {
+        g + p * decay
+    } else {
+        g.clone()
+    }
+}
+
 /// Runs `case::<B>(n, shape)` on `NdArray<f32>` (a parameter large enough for the
 /// parallel path), `NdArray<f64>` and `Scalar<f64>`.
 macro_rules! each_backend {
@@ -81,11 +90,7 @@ fn sgd_with_momentum() {
                         .weight_decay(decay)
                 },
                 |p, g| {
-                    let g = if decay != 0.0 {
-                        g + p * decay
-                    } else {
-                        g.clone()
-                    };
+                    let g = with_l2(g, p, decay);
                     let b = match buffer.take() {
                         None => g.clone(),
                         Some(b) => b * momentum + &g * (1.0 - dampening),
@@ -135,7 +140,7 @@ fn adam_amsgrad_and_adamw() {
                     t += 1.0;
                     let (p, g) = match (decay != 0.0, decoupled) {
                         (false, _) => (p.clone(), g.clone()),
-                        (true, false) => (p.clone(), g + p * decay),
+                        (true, false) => (p.clone(), with_l2(g, p, decay)),
                         (true, true) => (p * (1.0 - lr * decay), g.clone()),
                     };
                     let m = mean.take().unwrap_or_else(|| g.zeros_like());
@@ -184,11 +189,7 @@ fn rmsprop_plain_centred_and_with_momentum() {
                         .weight_decay(decay)
                 },
                 |p, g| {
-                    let g = if decay != 0.0 {
-                        g + p * decay
-                    } else {
-                        g.clone()
-                    };
+                    let g = with_l2(g, p, decay);
                     let v = square.take().unwrap_or_else(|| g.zeros_like());
                     let v = v * alpha + g.square() * (1.0 - alpha);
                     let avg = if centered {
@@ -237,11 +238,7 @@ fn adagrad_with_decays() {
                 },
                 |p, g| {
                     t += 1.0;
-                    let g = if decay != 0.0 {
-                        g + p * decay
-                    } else {
-                        g.clone()
-                    };
+                    let g = with_l2(g, p, decay);
                     let s = sum
                         .take()
                         .unwrap_or_else(|| g.full_like(B::Elem::from_f64(initial)));
