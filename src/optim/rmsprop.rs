@@ -134,27 +134,27 @@ impl<B: Backend> Optimizer<B> for RmsProp<B> {
                 );
                 let kept = |x: Option<B::Elem>| x.expect("a buffer the update was given");
                 // One pass over the parameter for PyTorch's ops, with the buffers it keeps.
-                let [p, square, mean, buffer] = match (&mean, &buffer) {
+                let (p, square, mean, buffer) = match (&mean, &buffer) {
                     (None, None) => {
                         let [p, v] = B::zip_map([&p, &g, &square], |[p, g, v]| {
                             let (p, v, _, _) = c.update(p, g, v, None, None);
                             [p, v]
                         });
-                        [Some(p), Some(v), None, None]
+                        (p, v, None, None)
                     }
                     (Some(mean), None) => {
                         let [p, v, m] = B::zip_map([&p, &g, &square, mean], |[p, g, v, m]| {
                             let (p, v, m, _) = c.update(p, g, v, Some(m), None);
                             [p, v, kept(m)]
                         });
-                        [Some(p), Some(v), Some(m), None]
+                        (p, v, Some(m), None)
                     }
                     (None, Some(buffer)) => {
                         let [p, v, b] = B::zip_map([&p, &g, &square, buffer], |[p, g, v, b]| {
                             let (p, v, _, b) = c.update(p, g, v, None, Some(b));
                             [p, v, kept(b)]
                         });
-                        [Some(p), Some(v), None, Some(b)]
+                        (p, v, None, Some(b))
                     }
                     (Some(mean), Some(buffer)) => {
                         let [p, v, m, b] =
@@ -162,14 +162,13 @@ impl<B: Backend> Optimizer<B> for RmsProp<B> {
                                 let (p, v, m, b) = c.update(p, g, v, Some(m), Some(b));
                                 [p, v, kept(m), kept(b)]
                             });
-                        [Some(p), Some(v), Some(m), Some(b)]
+                        (p, v, Some(m), Some(b))
                     }
-                }
-                .map(|x| x.map(Variable::constant));
-                s.square = square.expect("always updated");
-                s.mean = mean;
-                s.momentum = buffer;
-                p.expect("always updated")
+                };
+                s.square = Variable::constant(square);
+                s.mean = mean.map(Variable::constant);
+                s.momentum = buffer.map(Variable::constant);
+                Variable::constant(p)
             },
         );
     }
