@@ -71,17 +71,24 @@ macro_rules! each_backend {
 }
 
 #[test]
-fn sgd_with_momentum() {
+fn sgd_plain_with_momentum_and_nesterov() {
     fn case<B: Backend>(n: usize, shape: &[usize]) {
-        for (nesterov, dampening, decay) in
-            [(false, 0.13, 0.0), (true, 0.0, 0.0), (false, 0.0, 0.05)]
-        {
-            let (lr, momentum) = (0.0137, 0.9);
+        for (momentum, nesterov, dampening, decay) in [
+            (0.0, false, 0.0, 0.0),
+            (0.0, false, 0.0, 0.05),
+            (0.9, false, 0.13, 0.0),
+            (0.9, true, 0.0, 0.0),
+            (0.9, false, 0.0, 0.05),
+        ] {
+            let lr = 0.0137;
             let mut buffer: Option<V<B>> = None;
             check(
                 n,
                 shape,
-                &format!("SGD (Nesterov {nesterov}, dampening {dampening}, decay {decay})"),
+                &format!(
+                    "SGD (momentum {momentum}, Nesterov {nesterov}, dampening {dampening}, \
+                     decay {decay})"
+                ),
                 |p| {
                     Sgd::new(vec![p], lr)
                         .momentum(momentum)
@@ -91,6 +98,9 @@ fn sgd_with_momentum() {
                 },
                 |p, g| {
                     let g = with_l2(g, p, decay);
+                    if momentum == 0.0 {
+                        return p - g * lr;
+                    }
                     let b = match buffer.take() {
                         None => g.clone(),
                         Some(b) => b * momentum + &g * (1.0 - dampening),

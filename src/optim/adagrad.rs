@@ -1,7 +1,7 @@
 //! Adagrad.
 
 use super::state::{read_states, OptimizerState, ParamState};
-use super::{check_non_negative, update_each, Optimizer};
+use super::{check_non_negative, decay, update_each, with_l2, Optimizer};
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
 use crate::element::Element;
@@ -95,27 +95,23 @@ impl<B: Backend> Optimizer<B> for Adagrad<B> {
     fn step(&mut self) {
         let (lr, lr_decay, eps) = (self.lr, self.lr_decay, self.eps);
         let initial = Variable::<B>::elem(self.initial_accumulator_value);
-        update_each(
-            &self.params,
-            &mut self.state,
-            self.weight_decay,
-            |p, g, state| {
-                let (step, sum) = state.get_or_insert_with(|| (0, g.full_like(initial)));
-                *step += 1;
-                let elem = B::Elem::from_f64;
-                let clr = elem(lr / (1.0 + (*step - 1) as f64 * lr_decay));
-                let eps = elem(eps);
-                // One pass over the parameter for PyTorch's ops, never fused, so that the
-                // result is theirs to the bit.
-                let [p, new_sum] =
-                    B::zip_map([&p.value(), &g.value(), &sum.value()], |[p, g, s]| {
-                        let s = s + g * g;
-                        [p - (g / (s.sqrt() + eps)) * clr, s]
-                    });
-                *sum = Variable::constant(new_sum);
-                Variable::constant(p)
-            },
-        );
+        let weight_decay = decay(self.weight_decay);
+        update_each(&self.params, &mut self.state, |p, g, state| {
+            let (step, sum) = state.get_or_insert_with(|| (0, g.full_like(initial)));
+            *step += 1;
+            let elem = B::Elem::from_f64;
+            let clr = elem(lr / (1.0 + (*step - 1) as f64 * lr_decay));
+            let eps = elem(eps);
+            // One pass over the parameter for PyTorch's ops, never fused, so that the
+            // result is theirs to the bit.
+            let [p, new_sum] = B::zip_map([&p.value(), &g.value(), &sum.value()], |[p, g, s]| {
+                let g = with_l2(g, p, weight_decay);
+                let s = s + g * g;
+                [p - (g / (s.sqrt() + eps)) * clr, s]
+            });
+            *sum = Variable::constant(new_sum);
+            Variable::constant(p)
+        });
     }
 
     fn parameters(&self) -> &[Variable<B>] {

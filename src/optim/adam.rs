@@ -1,7 +1,7 @@
 //! Adam and AdamW (with AMSGrad).
 
 use super::state::{read_states, OptimizerState, ParamState};
-use super::{check_hyper, check_non_negative, update_each, Optimizer};
+use super::{check_hyper, check_non_negative, decay, update_each, with_l2, Optimizer};
 use crate::backend::{Backend, BinaryOp};
 use crate::checkpoint::Problem;
 use crate::element::Element;
@@ -120,14 +120,14 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
     fn step(&mut self) {
         let (beta1, beta2) = self.betas;
         let (lr, eps, amsgrad) = (self.lr, self.eps, self.amsgrad);
-        // Adam's decay is PyTorch's L2 term in the gradient (added by `update_each`);
-        // AdamW's shrinks the parameter itself.
+        // Adam's decay is PyTorch's L2 term in the gradient; AdamW's shrinks the parameter
+        // itself.
         let (l2, decoupled) = if self.decoupled {
             (0.0, self.weight_decay)
         } else {
             (self.weight_decay, 0.0)
         };
-        update_each(&self.params, &mut self.state, l2, |p, g, state| {
+        update_each(&self.params, &mut self.state, |p, g, state| {
             let s = state.get_or_insert_with(|| Moments {
                 step: 0,
                 mean: g.zeros_like(),
@@ -139,6 +139,7 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             let t = s.step as f64;
             let elem = B::Elem::from_f64;
             let c = Constants {
+                l2: decay(l2),
                 shrink: (decoupled != 0.0).then(|| elem(1.0 - lr * decoupled)),
                 mean_rate: elem(1.0 - beta1),
                 beta2: elem(beta2),
@@ -224,6 +225,8 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
 
 /// The numbers of one Adam update, in the element type.
 struct Constants<T> {
+    /// Adam's weight decay, PyTorch's L2 term.
+    l2: Option<T>,
     /// AdamW's `1 − lr·weight_decay`.
     shrink: Option<T>,
     /// `1 − β₁`: how far the mean moves towards the gradient.
@@ -243,6 +246,7 @@ impl<T: Element> Constants<T> {
     /// theirs to the bit: the parameter, the mean, the square and (AMSGrad) the maximum.
     #[inline(always)]
     fn update(&self, p: T, g: T, mean: T, square: T, max: Option<T>) -> (T, T, T, Option<T>) {
+        let g = with_l2(g, p, self.l2);
         let p = self.shrink.map_or(p, |shrink| p * shrink);
         let mean = mean + (g - mean) * self.mean_rate;
         let square = square * self.beta2 + (g * g) * self.square_rate;

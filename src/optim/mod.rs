@@ -46,6 +46,7 @@ pub use state::{OptimizerState, ParamState};
 
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
+use crate::element::Element;
 use crate::grad_mode::no_grad;
 use crate::variable::Variable;
 
@@ -109,24 +110,33 @@ pub trait Optimizer<B: Backend> {
 }
 
 /// The loop every optimizer's `step` runs: without recording a graph, for each parameter
-/// that has a gradient, adds PyTorch's L2 term `weight_decay·p` to the gradient (when the
-/// decay is not zero), then gives `update` the parameter, that gradient and the
-/// parameter's state, and replaces the parameter's value with what `update` returns.
+/// that has a gradient, gives `update` the parameter, its gradient and its state, and
+/// replaces the parameter's value with what `update` returns.
 pub(crate) fn update_each<B: Backend, S>(
     params: &[Variable<B>],
     states: &mut [S],
-    weight_decay: f64,
     mut update: impl FnMut(&Variable<B>, Variable<B>, &mut S) -> Variable<B>,
 ) {
     no_grad(|| {
         for (p, state) in params.iter().zip(states) {
-            let Some(mut g) = p.grad() else { continue };
-            if weight_decay != 0.0 {
-                g += p.detach() * weight_decay;
-            }
+            let Some(g) = p.grad() else { continue };
             p.set_value(update(p, g, state).value());
         }
     });
+}
+
+/// A weight decay in the element type, `None` when it is zero (no term at all, as in
+/// PyTorch).
+pub(crate) fn decay<T: Element>(weight_decay: f64) -> Option<T> {
+    (weight_decay != 0.0).then(|| T::from_f64(weight_decay))
+}
+
+/// PyTorch's L2 term on one element: the gradient `g + p·decay`, where there is a decay.
+/// Each optimizer adds it inside its one-pass update, which saves two passes over the
+/// parameter.
+#[inline(always)]
+pub(crate) fn with_l2<T: Element>(g: T, p: T, decay: Option<T>) -> T {
+    decay.map_or(g, |decay| g + p * decay)
 }
 
 #[track_caller]

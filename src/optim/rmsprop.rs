@@ -1,7 +1,7 @@
 //! RMSprop (with momentum, centred).
 
 use super::state::{read_states, OptimizerState, ParamState};
-use super::{check_non_negative, update_each, Optimizer};
+use super::{check_non_negative, decay, update_each, with_l2, Optimizer};
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
 use crate::element::Element;
@@ -116,61 +116,57 @@ impl<B: Backend> Optimizer<B> for RmsProp<B> {
             eps: elem(self.eps),
             momentum: elem(momentum),
             lr: elem(self.lr),
+            decay: decay(self.weight_decay),
         };
-        update_each(
-            &self.params,
-            &mut self.state,
-            self.weight_decay,
-            |p, g, state| {
-                let s = state.get_or_insert_with(|| State {
-                    square: g.zeros_like(),
-                    mean: centered.then(|| g.zeros_like()),
-                    momentum: (momentum > 0.0).then(|| g.zeros_like()),
-                });
-                let (p, g, square) = (p.value(), g.value(), s.square.value());
-                let (mean, buffer) = (
-                    s.mean.as_ref().map(Variable::value),
-                    s.momentum.as_ref().map(Variable::value),
-                );
-                let kept = |x: Option<B::Elem>| x.expect("a buffer the update was given");
-                // One pass over the parameter for PyTorch's ops, with the buffers it keeps.
-                let (p, square, mean, buffer) = match (&mean, &buffer) {
-                    (None, None) => {
-                        let [p, v] = B::zip_map([&p, &g, &square], |[p, g, v]| {
-                            let (p, v, _, _) = c.update(p, g, v, None, None);
-                            [p, v]
+        update_each(&self.params, &mut self.state, |p, g, state| {
+            let s = state.get_or_insert_with(|| State {
+                square: g.zeros_like(),
+                mean: centered.then(|| g.zeros_like()),
+                momentum: (momentum > 0.0).then(|| g.zeros_like()),
+            });
+            let (p, g, square) = (p.value(), g.value(), s.square.value());
+            let (mean, buffer) = (
+                s.mean.as_ref().map(Variable::value),
+                s.momentum.as_ref().map(Variable::value),
+            );
+            let kept = |x: Option<B::Elem>| x.expect("a buffer the update was given");
+            // One pass over the parameter for PyTorch's ops, with the buffers it keeps.
+            let (p, square, mean, buffer) = match (&mean, &buffer) {
+                (None, None) => {
+                    let [p, v] = B::zip_map([&p, &g, &square], |[p, g, v]| {
+                        let (p, v, _, _) = c.update(p, g, v, None, None);
+                        [p, v]
+                    });
+                    (p, v, None, None)
+                }
+                (Some(mean), None) => {
+                    let [p, v, m] = B::zip_map([&p, &g, &square, mean], |[p, g, v, m]| {
+                        let (p, v, m, _) = c.update(p, g, v, Some(m), None);
+                        [p, v, kept(m)]
+                    });
+                    (p, v, Some(m), None)
+                }
+                (None, Some(buffer)) => {
+                    let [p, v, b] = B::zip_map([&p, &g, &square, buffer], |[p, g, v, b]| {
+                        let (p, v, _, b) = c.update(p, g, v, None, Some(b));
+                        [p, v, kept(b)]
+                    });
+                    (p, v, None, Some(b))
+                }
+                (Some(mean), Some(buffer)) => {
+                    let [p, v, m, b] =
+                        B::zip_map([&p, &g, &square, mean, buffer], |[p, g, v, m, b]| {
+                            let (p, v, m, b) = c.update(p, g, v, Some(m), Some(b));
+                            [p, v, kept(m), kept(b)]
                         });
-                        (p, v, None, None)
-                    }
-                    (Some(mean), None) => {
-                        let [p, v, m] = B::zip_map([&p, &g, &square, mean], |[p, g, v, m]| {
-                            let (p, v, m, _) = c.update(p, g, v, Some(m), None);
-                            [p, v, kept(m)]
-                        });
-                        (p, v, Some(m), None)
-                    }
-                    (None, Some(buffer)) => {
-                        let [p, v, b] = B::zip_map([&p, &g, &square, buffer], |[p, g, v, b]| {
-                            let (p, v, _, b) = c.update(p, g, v, None, Some(b));
-                            [p, v, kept(b)]
-                        });
-                        (p, v, None, Some(b))
-                    }
-                    (Some(mean), Some(buffer)) => {
-                        let [p, v, m, b] =
-                            B::zip_map([&p, &g, &square, mean, buffer], |[p, g, v, m, b]| {
-                                let (p, v, m, b) = c.update(p, g, v, Some(m), Some(b));
-                                [p, v, kept(m), kept(b)]
-                            });
-                        (p, v, Some(m), Some(b))
-                    }
-                };
-                s.square = Variable::constant(square);
-                s.mean = mean.map(Variable::constant);
-                s.momentum = buffer.map(Variable::constant);
-                Variable::constant(p)
-            },
-        );
+                    (p, v, Some(m), Some(b))
+                }
+            };
+            s.square = Variable::constant(square);
+            s.mean = mean.map(Variable::constant);
+            s.momentum = buffer.map(Variable::constant);
+            Variable::constant(p)
+        });
     }
 
     fn parameters(&self) -> &[Variable<B>] {
@@ -224,6 +220,8 @@ struct Constants<T> {
     eps: T,
     momentum: T,
     lr: T,
+    /// PyTorch's L2 term.
+    decay: Option<T>,
 }
 
 impl<T: Element> Constants<T> {
@@ -239,6 +237,7 @@ impl<T: Element> Constants<T> {
         mean: Option<T>,
         buffer: Option<T>,
     ) -> (T, T, Option<T>, Option<T>) {
+        let g = with_l2(g, p, self.decay);
         let square = square * self.alpha + (g * g) * self.rate;
         let mean = mean.map(|mean| mean + (g - mean) * self.rate);
         let avg = match mean {

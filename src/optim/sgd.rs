@@ -1,7 +1,7 @@
 //! Stochastic gradient descent, with momentum, dampening, Nesterov and weight decay.
 
 use super::state::{read_states, OptimizerState, ParamState};
-use super::{check_non_negative, update_each, Optimizer};
+use super::{check_non_negative, decay, update_each, with_l2, Optimizer};
 use crate::backend::Backend;
 use crate::checkpoint::Problem;
 use crate::element::Element;
@@ -84,40 +84,42 @@ impl<B: Backend> Optimizer<B> for Sgd<B> {
         );
         let (momentum, dampening, nesterov) = (self.momentum, self.dampening, self.nesterov);
         let momentum_on = momentum != 0.0;
-        update_each(
-            &self.params,
-            &mut self.buffers,
-            self.weight_decay,
-            |p, g, buffer| {
-                let elem = B::Elem::from_f64;
-                let (lr, momentum, rate) = (elem(-self.lr), elem(momentum), elem(1.0 - dampening));
-                let (p, g) = (p.value(), g.value());
-                if momentum_on {
-                    // PyTorch's ops, one by one and never fused, so that the result is
-                    // theirs to the bit: the buffer, then the step, in one pass.
-                    let step = |g, b| if nesterov { g + b * momentum } else { b };
-                    let (p, b) = match buffer.take() {
-                        // The first step's buffer is the gradient itself.
-                        None => {
-                            let [p] = B::zip_map([&p, &g], |[p, g]| [p + step(g, g) * lr]);
-                            (p, g)
-                        }
-                        Some(b) => {
-                            let [p, b] = B::zip_map([&p, &g, &b.value()], |[p, g, b]| {
-                                let b = b * momentum + g * rate;
-                                [p + step(g, b) * lr, b]
-                            });
-                            (p, b)
-                        }
-                    };
-                    *buffer = Some(Variable::constant(b));
-                    Variable::constant(p)
-                } else {
-                    // p − lr·g as p + (−lr)·g: the same bits.
-                    Variable::constant(B::add_scaled(&p, &g, lr))
+        let elem = B::Elem::from_f64;
+        let (lr, weight_decay) = (elem(-self.lr), decay(self.weight_decay));
+        let (momentum, rate) = (elem(momentum), elem(1.0 - dampening));
+        update_each(&self.params, &mut self.buffers, |p, g, buffer| {
+            let (p, g) = (p.value(), g.value());
+            // PyTorch's ops, one by one and never fused, so that the result is theirs to
+            // the bit, in one pass: the L2 term, the buffer, then the step. `p − lr·d` is
+            // written `p + (−lr)·d`, the same bits.
+            let step = |g, b| if nesterov { g + b * momentum } else { b };
+            let p = match (momentum_on, buffer.take()) {
+                (false, _) if weight_decay.is_none() => B::add_scaled(&p, &g, lr),
+                (false, _) => {
+                    let [p] = B::zip_map([&p, &g], |[p, g]| [p + with_l2(g, p, weight_decay) * lr]);
+                    p
                 }
-            },
-        );
+                // The first step's buffer is the gradient itself.
+                (true, None) => {
+                    let [p, b] = B::zip_map([&p, &g], |[p, g]| {
+                        let g = with_l2(g, p, weight_decay);
+                        [p + step(g, g) * lr, g]
+                    });
+                    *buffer = Some(Variable::constant(b));
+                    p
+                }
+                (true, Some(b)) => {
+                    let [p, b] = B::zip_map([&p, &g, &b.value()], |[p, g, b]| {
+                        let g = with_l2(g, p, weight_decay);
+                        let b = b * momentum + g * rate;
+                        [p + step(g, b) * lr, b]
+                    });
+                    *buffer = Some(Variable::constant(b));
+                    p
+                }
+            };
+            Variable::constant(p)
+        });
     }
 
     fn parameters(&self) -> &[Variable<B>] {
