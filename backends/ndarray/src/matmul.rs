@@ -70,11 +70,10 @@ pub fn matmul<T: Elem>(a: &Tensor<T>, b: &Tensor<T>) -> Tensor<T> {
                 }
             }
         }
-        let flops = 2 * count * m * n * k;
         // Batched products share out whole matrices.
         parallel::for_each(
             blocks,
-            flops >= parallel::MATMUL_MIN_FLOPS,
+            parallel::product_goes_parallel(count, m, n, k),
             |(mut c, a, b): (ArrayViewMut2<T>, ArrayView2<T>, ArrayView2<T>)| {
                 let small = a.len() * b.ncols() <= small_matmul::MAX_MULTIPLY_ADDS;
                 if !(small && small_matmul::product(&a, &b, &mut c)) {
@@ -108,7 +107,7 @@ fn unpacked_product<T: Elem>(
     let out = &out;
     parallel::for_each(
         blocks,
-        2 * m * n * k >= parallel::MATMUL_MIN_FLOPS,
+        parallel::product_goes_parallel(1, m, n, k),
         |(i, j)| {
             let a_rows = a.slice_axis(Axis(0), (i..(i + rows).min(m)).into());
             let b_cols = b.slice_axis(Axis(1), (j..(j + cols).min(n)).into());
@@ -166,8 +165,7 @@ fn matrices<'a, T: Elem>(view: ArrayViewD<'a, T>, out: &mut Vec<ArrayView2<'a, T
 /// small enough to repack cheaply (under a quarter of a million elements), else two halves
 /// of the rows; column halves only when there are too few rows to split.
 fn block_shape(count: usize, m: usize, n: usize, k: usize) -> (usize, usize) {
-    let flops = 2 * count * m * n * k;
-    if flops < parallel::MATMUL_MIN_FLOPS || count >= 2 {
+    if !parallel::product_goes_parallel(count, m, n, k) || count >= 2 {
         // Small, or several matrices: each matrix is a block.
         return (m, n);
     }
@@ -191,7 +189,7 @@ fn block_shape(count: usize, m: usize, n: usize, k: usize) -> (usize, usize) {
 /// share them evenly), and the rows in two halves (whole tiles) when there are too few
 /// columns to share out.
 fn unpacked_block_shape(form: avx512_matmul::Form, m: usize, n: usize, k: usize) -> (usize, usize) {
-    if 2 * m * n * k < parallel::MATMUL_MIN_FLOPS {
+    if !parallel::product_goes_parallel(1, m, n, k) {
         return (m, n);
     }
     let (cols, tile_rows) = match form {

@@ -67,7 +67,7 @@ pub fn product<T: Elem>(a: &ArrayView2<T>, b: &ArrayView2<T>) -> Vec<T> {
     );
     let (m, k, n) = (a.nrows(), a.ncols(), b.ncols());
     let (panels, strips) = (m.div_ceil(STRIP_ROWS), n.div_ceil(STRIP));
-    let parallel = 2 * m * n * k >= parallel::MATMUL_MIN_FLOPS;
+    let parallel = parallel::product_goes_parallel(1, m, n, k);
 
     // The panels, then the strips, in one buffer.
     let strips_at = m * k;

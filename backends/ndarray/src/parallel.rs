@@ -23,6 +23,11 @@ pub const REDUCTION_CHUNK: usize = 1 << 14;
 /// Matrix products go parallel from this many floating-point operations (2·m·n·k).
 pub const MATMUL_MIN_FLOPS: usize = 1 << 21;
 
+/// Whether `count` products of `m × k` by `k × n` are worth sharing out between threads.
+pub fn product_goes_parallel(count: usize, m: usize, n: usize, k: usize) -> bool {
+    2 * count * m * n * k >= MATMUL_MIN_FLOPS
+}
+
 /// From this many elements of B, a matrix product is cut into two halves of rows instead
 /// of blocks of 64 rows, each of which repacks all of B (see `matmul::block_shape`).
 pub const MATMUL_LARGE_B: usize = 1 << 18;
