@@ -23,6 +23,7 @@ use crate::error::Result;
 use std::fmt::Debug;
 
 pub use crate::leaf_cell::{AtomicCell, LeafCell, LockedCell};
+pub use crate::norm_pieces::{norm_of_pieces, norm_of_slice, norm_piece, NORM_PIECE};
 
 /// An elementwise function of one argument, applied by [`Ops::unary`].
 ///
@@ -308,6 +309,24 @@ pub trait Ops: Clone + Copy + Debug + Default + Send + Sync + 'static {
             }
         }
         outputs.map(|data| Self::from_vec(data, &shape).expect("one element per index"))
+    }
+
+    /// The `norm_type`-norm of all of `x`'s elements, computed in `f64`: the largest
+    /// absolute value for `f64::INFINITY`, else `(Σ |x|^p)^(1/p)`. NaN if any element is.
+    /// The sum runs in pieces of [`NORM_PIECE`] elements combined in order
+    /// ([`norm_of_slice`]); a backend may compute the pieces in parallel, with the same
+    /// bits.
+    ///
+    /// ```
+    /// use ferrograd::backend::Ops;
+    /// use ferrograd_ndarray::NdArray;
+    ///
+    /// let x = NdArray::<f32>::from_vec(vec![3.0, -4.0], &[2])?;
+    /// assert_eq!(NdArray::<f32>::norm(&x, 2.0), 5.0);
+    /// # Ok::<(), ferrograd::Error>(())
+    /// ```
+    fn norm(x: &Self::Tensor, norm_type: f64) -> f64 {
+        norm_of_slice(&Self::to_vec(x), norm_type)
     }
 
     /// Repeats `x` along new leading and size-1 dimensions to `shape` (PyTorch's `expand`).

@@ -61,6 +61,7 @@ mod leaf_cell;
 pub mod nn;
 mod node;
 mod node_pool;
+mod norm_pieces;
 pub mod ops;
 pub mod optim;
 pub mod random;

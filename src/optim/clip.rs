@@ -1,7 +1,6 @@
 //! Gradient clipping by norm.
 
-use crate::backend::Backend;
-use crate::element::Element;
+use crate::backend::{norm_of_slice, Backend};
 use crate::grad_mode::no_grad;
 use crate::variable::Variable;
 
@@ -9,7 +8,9 @@ use crate::variable::Variable;
 /// `max_norm`, and returns the total norm before clipping (PyTorch's
 /// `clip_grad_norm_`). The total is the norm of the per-parameter norms; `norm_type` may be
 /// `f64::INFINITY` (the largest absolute element). Gradients are multiplied by
-/// `min(1, max_norm / (total + 1e-6))`. Parameters without a gradient are skipped.
+/// `min(1, max_norm / (total + 1e-6))`. Parameters without a gradient are skipped. As in
+/// PyTorch (without `error_if_nonfinite`), a NaN in any gradient makes the total NaN and
+/// every gradient NaN.
 ///
 /// # Panics
 /// If `norm_type` is not positive.
@@ -23,28 +24,27 @@ pub fn clip_grad_norm<B: Backend>(params: &[Variable<B>], max_norm: f64, norm_ty
         .iter()
         .filter_map(|p| p.grad().map(|g| (p, g)))
         .collect();
-    let norm = |values: &mut dyn Iterator<Item = f64>| -> f64 {
-        if norm_type.is_infinite() {
-            values.map(f64::abs).fold(0.0, f64::max)
-        } else if norm_type == 2.0 {
-            values.map(|v| v * v).sum::<f64>().sqrt()
-        } else {
-            values
-                .map(|v| v.abs().powf(norm_type))
-                .sum::<f64>()
-                .powf(1.0 / norm_type)
-        }
-    };
     let per_parameter: Vec<f64> = grads
         .iter()
-        .map(|(_, g)| norm(&mut g.to_vec().into_iter().map(Element::as_f64)))
+        .map(|(_, g)| B::norm(&g.value(), norm_type))
         .collect();
-    let total = norm(&mut per_parameter.into_iter());
-    let coefficient = (max_norm / (total + 1e-6)).min(1.0);
-    no_grad(|| {
-        for (p, g) in grads {
-            p.set_grad(Some(g * coefficient));
-        }
-    });
+    let total = norm_of_slice(&per_parameter, norm_type);
+    // NaN stays NaN (PyTorch's clamp): a NaN gradient makes every gradient NaN, rather
+    // than passing as if the norm were small.
+    let ratio = max_norm / (total + 1e-6);
+    let coefficient = if ratio.is_nan() {
+        ratio
+    } else {
+        ratio.min(1.0)
+    };
+    // Multiplying by 1 changes no bits, so gradients under the limit are left as they
+    // are rather than copied (PyTorch multiplies them in place).
+    if coefficient != 1.0 {
+        no_grad(|| {
+            for (p, g) in grads {
+                p.set_grad(Some(g * coefficient));
+            }
+        });
+    }
     total
 }

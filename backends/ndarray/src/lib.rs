@@ -28,6 +28,7 @@ mod fastmath;
 mod index;
 mod layout;
 mod matmul;
+mod norm;
 mod packed_matmul;
 mod parallel;
 mod pool;
@@ -115,6 +116,10 @@ impl<T: Elem> Ops for NdArray<T> {
         f: impl Fn([T; I]) -> [T; O] + Sync,
     ) -> [Tensor<T>; O] {
         zip_map::zip_map(inputs, f)
+    }
+
+    fn norm(x: &Tensor<T>, norm_type: f64) -> f64 {
+        norm::norm(x, norm_type)
     }
 
     fn broadcast_to(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {

@@ -94,6 +94,14 @@ impl<T: Element> Ops for Scalar<T> {
         f(inputs.map(|x| *x))
     }
 
+    /// One piece of one number, without the default's vector.
+    fn norm(x: &T, norm_type: f64) -> f64 {
+        ferrograd::backend::norm_of_pieces(
+            [ferrograd::backend::norm_piece(&[*x], norm_type)],
+            norm_type,
+        )
+    }
+
     fn broadcast_to(x: &T, shape: &[usize]) -> T {
         assert_rank0(shape);
         *x
