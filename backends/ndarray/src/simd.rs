@@ -43,24 +43,32 @@ pub(crate) use best_variant;
 /// ```text
 /// compiled_variants! {
 ///     fn map_plain => map_avx512, map_avx2 <T: Copy, F: Fn(T) -> T> (src: &[T], f: F);
+///     fn zip_n_plain => zip_n_avx512, zip_n_avx2 <T: Copy; const N: usize> (x: [&[T]; N]);
 /// }
 /// ```
+///
+/// Const generics follow the type parameters, each after a `;`.
 macro_rules! compiled_variants {
     ($(
         fn $plain:ident => $avx512:ident, $avx2:ident
-            <$($generic:ident: $bound:path),*> ($($arg:ident: $ty:ty),* $(,)?);
+            <$($generic:ident: $bound:path),* $(; const $konst:ident: $kty:ty)*>
+            ($($arg:ident: $ty:ty),* $(,)?);
     )*) => {
         #[cfg(target_arch = "x86_64")]
         mod x86 {
             use super::*;
             $(
                 #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-                pub unsafe fn $avx512<$($generic: $bound),*>($($arg: $ty),*) {
+                pub unsafe fn $avx512<$($generic: $bound,)* $(const $konst: $kty),*>(
+                    $($arg: $ty),*
+                ) {
                     $plain($($arg),*)
                 }
 
                 #[target_feature(enable = "avx2,fma")]
-                pub unsafe fn $avx2<$($generic: $bound),*>($($arg: $ty),*) {
+                pub unsafe fn $avx2<$($generic: $bound,)* $(const $konst: $kty),*>(
+                    $($arg: $ty),*
+                ) {
                     $plain($($arg),*)
                 }
             )*

@@ -3,7 +3,7 @@
 //! pass and wrote a new tensor for each op).
 
 use crate::parallel::{DisjointWrites, ELEMENTWISE_MIN, ELEMENTWISE_TASK};
-use crate::simd::best_variant;
+use crate::simd::{best_variant, compiled_variants};
 use crate::{elementwise, pool, standard, Elem, NdArray, Tensor};
 use ferrograd::backend::zip_map_shape;
 use rayon::prelude::*;
@@ -55,33 +55,14 @@ unsafe fn zip_best<T: Elem, const I: usize, const O: usize>(
     best_variant!(x86::zip_range_avx512, x86::zip_range_avx2, zip_range; from, to, range, f)
 }
 
-#[cfg(target_arch = "x86_64")]
-mod x86 {
-    use super::*;
-
-    /// # Safety
-    /// As for [`zip_range`], on a CPU with these features.
-    #[target_feature(enable = "avx512f,avx512dq,avx512vl,avx2,fma")]
-    pub unsafe fn zip_range_avx512<T: Elem, const I: usize, const O: usize>(
-        from: &[&[T]; I],
-        to: &[DisjointWrites<T>; O],
-        range: std::ops::Range<usize>,
-        f: &impl Fn([T; I]) -> [T; O],
-    ) {
-        zip_range(from, to, range, f)
-    }
-
-    /// # Safety
-    /// As for [`zip_range`], on a CPU with these features.
-    #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn zip_range_avx2<T: Elem, const I: usize, const O: usize>(
-        from: &[&[T]; I],
-        to: &[DisjointWrites<T>; O],
-        range: std::ops::Range<usize>,
-        f: &impl Fn([T; I]) -> [T; O],
-    ) {
-        zip_range(from, to, range, f)
-    }
+compiled_variants! {
+    fn zip_range => zip_range_avx512, zip_range_avx2
+        <T: Elem; const I: usize; const O: usize> (
+            from: &[&[T]; I],
+            to: &[DisjointWrites<T>; O],
+            range: std::ops::Range<usize>,
+            f: &impl Fn([T; I]) -> [T; O],
+        );
 }
 
 /// Bytes per output per block of [`zip_range`]. Measured on Adam's step over W1L's
