@@ -150,15 +150,14 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
             };
             let (p, g, mean, square) = (p.value(), g.value(), s.mean.value(), s.square.value());
             // One pass over the parameter for PyTorch's dozen ops.
-            let (param, max_square) = match &s.max_square {
+            let (param, mean, square, max_square) = match &s.max_square {
                 None => {
                     let [param, mean, square] =
                         B::zip_map([&p, &g, &mean, &square], |[p, g, m, v]| {
                             let (p, m, v, _) = c.update(p, g, m, v, None);
                             [p, m, v]
                         });
-                    (s.mean, s.square) = (Variable::constant(mean), Variable::constant(square));
-                    (param, None)
+                    (param, mean, square, None)
                 }
                 Some(max) => {
                     let [param, mean, square, max] = B::zip_map(
@@ -168,11 +167,12 @@ impl<B: Backend> Optimizer<B> for Adam<B> {
                             [p, m, v, max.expect("AMSGrad keeps its maximum")]
                         },
                     );
-                    (s.mean, s.square) = (Variable::constant(mean), Variable::constant(square));
-                    (param, Some(Variable::constant(max)))
+                    (param, mean, square, Some(max))
                 }
             };
-            s.max_square = max_square;
+            s.mean = Variable::constant(mean);
+            s.square = Variable::constant(square);
+            s.max_square = max_square.map(Variable::constant);
             Variable::constant(param)
         });
     }
