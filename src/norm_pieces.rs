@@ -2,6 +2,7 @@
 //! it: in `f64`, in pieces of a fixed size whose partial results are combined in order,
 //! so that a backend may compute the pieces in parallel and still give the same bits.
 
+use crate::backend::BinaryOp;
 use crate::element::Element;
 
 /// Elements per piece.
@@ -39,12 +40,9 @@ pub fn norm_of_slice<T: Element>(values: &[T], norm_type: f64) -> f64 {
     norm_of_pieces(partials, norm_type)
 }
 
+/// The larger of two numbers, NaN if either is (the backends' `maximum`).
 fn max_or_nan(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
-        f64::NAN
-    } else {
-        a.max(b)
-    }
+    BinaryOp::Maximum.apply(a, b)
 }
 
 fn sum_in_lanes<T: Element>(piece: &[T], f: impl Fn(f64) -> f64) -> f64 {
