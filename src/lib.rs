@@ -57,6 +57,7 @@ pub mod error;
 mod grad_mode;
 pub mod gradcheck;
 pub mod grid;
+mod layer_norm_rows;
 mod leaf_cell;
 pub mod nn;
 mod node;

@@ -260,6 +260,13 @@ fn tensor_checks() -> Vec<TensorCheck> {
         tc("layer_norm", &[&[2, 3, 4], &[3, 4], &[3, 4]], |x| {
             f::layer_norm(&x[0], &[3, 4], Some(&x[1]), Some(&x[2]), 1e-5)
         }),
+        // Without the affine step, and with a weight alone.
+        tc("layer_norm", &[&[3, 5]], |x| {
+            f::layer_norm(&x[0], &[5], None, None, 1e-5)
+        }),
+        tc("layer_norm", &[&[2, 2, 6], &[6]], |x| {
+            f::layer_norm(&x[0], &[6], Some(&x[1]), None, 1e-5)
+        }),
         tc("conv2d", &[&[2, 2, 5, 5], &[3, 2, 3, 3], &[3]], |x| {
             f::conv2d(&x[0], &x[1], Some(&x[2]), 2, 1)
         }),

@@ -26,6 +26,7 @@ mod avx512_matmul;
 mod elementwise;
 mod fastmath;
 mod index;
+mod layer_norm;
 mod layout;
 mod matmul;
 mod norm;
@@ -211,5 +212,29 @@ impl<T: Elem> TensorOps for NdArray<T> {
 
     fn max_pool2d_indices(x: &Tensor<T>, window: &Window2d) -> Vec<usize> {
         window::max_pool2d_indices(x, window)
+    }
+
+    fn layer_norm(
+        x: &Tensor<T>,
+        weight: Option<&Tensor<T>>,
+        bias: Option<&Tensor<T>>,
+        group: usize,
+        eps: f64,
+    ) -> Tensor<T> {
+        layer_norm::layer_norm(x, weight, bias, group, eps)
+    }
+
+    fn layer_norm_backward(
+        x: &Tensor<T>,
+        g: &Tensor<T>,
+        weight: Option<&Tensor<T>>,
+        group: usize,
+        eps: f64,
+    ) -> Tensor<T> {
+        layer_norm::layer_norm_backward(x, g, weight, group, eps)
+    }
+
+    fn layer_norm_weight_grad(x: &Tensor<T>, g: &Tensor<T>, group: usize, eps: f64) -> Tensor<T> {
+        layer_norm::layer_norm_weight_grad(x, g, group, eps)
     }
 }
