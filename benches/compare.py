@@ -41,6 +41,8 @@ ROWS = [
     ("W5t_mg_2shards", ("w5_tensor_mlp", "w5/ndarray_f32/micrograd_code_2shards"), None, None, "ms"),
     ("W6", ("w6_conv", "w6/step"), "W6", None, "ms"),
     ("W6_2shards", ("w6_conv", "w6/step_2shards"), None, None, "ms"),
+    # Not a DESIGN.md workload: layer normalisation, forward and backward.
+    ("LN", ("layer_norm", "layer_norm/f32_512x1024/step"), "LN", None, "ms"),
 ]
 
 # Variants of a workload, compared with PyTorch's figure for the workload itself: the W1

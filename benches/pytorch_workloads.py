@@ -217,6 +217,28 @@ def w6():
     return step, check
 
 
+def layer_norm():
+    """Not a DESIGN.md workload: benches/layer_norm.rs's step."""
+    rows, n = 512, 1024
+    x = uniform(701, (rows, n), -1.0, 1.0).requires_grad_()
+    w = uniform(702, (n,), 0.5, 1.5).requires_grad_()
+    b = uniform(703, (n,), -0.5, 0.5).requires_grad_()
+    r = uniform(704, (rows, n), -1.0, 1.0)
+
+    def step():
+        for t in (x, w, b):
+            t.grad = None
+        loss = (torch.nn.functional.layer_norm(x, (n,), w, b, 1e-5) * r).sum()
+        loss.backward()
+        return loss
+
+    def check():
+        loss = step()
+        return loss.item(), (x.grad.sum().item(), w.grad.sum().item())
+
+    return step, check
+
+
 WORKLOADS = {
     "W1": lambda: w1(128, [784, 256, 128, 10]),
     "W1L": lambda: w1(512, [784, 1024, 1024, 10]),
@@ -229,6 +251,7 @@ WORKLOADS = {
     "W4": w4,
     "W5_tensor": w5_tensor,
     "W6": w6,
+    "LN": layer_norm,
 }
 
 
