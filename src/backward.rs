@@ -245,29 +245,17 @@ impl<'a, B: Backend> Pending<'a, B> {
     }
 
     /// Adds `grad` to the gradient pending for `var` (a tracked variable).
-    #[inline]
     fn add(&mut self, var: &'a Variable<B>, grad: Variable<B>) {
-        let node = tracked(var);
-        if let NodeKind::Op(_) = &node.kind {
-            if !self.is_far(node) {
-                if let Some(slot @ None) = self.dense.slot(node.seq) {
-                    *slot = Some((var, grad));
-                    return;
-                }
-            }
-        }
-        self.add_slow(var, grad);
-    }
-
-    /// [`add`](Self::add) for a leaf, a node already pending, or one that goes far.
-    #[inline(never)]
-    fn add_slow(&mut self, var: &'a Variable<B>, grad: Variable<B>) {
         let node = tracked(var);
         match &node.kind {
             NodeKind::Leaf(leaf) => self.add_to_leaf(var, leaf, grad),
             NodeKind::Op(_) => {
                 if !self.is_far(node) {
                     match self.dense.slot(node.seq) {
+                        Some(slot @ None) => {
+                            *slot = Some((var, grad));
+                            return;
+                        }
                         Some(Some((held, sum))) if held.same_node(var) => {
                             accumulate(sum, grad);
                             return;
