@@ -29,8 +29,7 @@ pub fn layer_norm<T: Elem>(
         bias: bias.as_ref().map(|b| b.as_slice().expect("row-major")),
     };
     let out = by_groups(from.len(), group, |start, to| {
-        // SAFETY: no requirement beyond the CPU features, which `best_variant!` checks.
-        unsafe { forward_best(&from[start..start + to.len()], affine, group, eps, to) }
+        forward_best(&from[start..start + to.len()], affine, group, eps, to)
     });
     elementwise::from_vec(x.shape(), out)
 }
@@ -49,8 +48,7 @@ pub fn layer_norm_backward<T: Elem>(
         by_groups(from.len(), group, |start, to| {
             let range = start..start + to.len();
             let (x, g) = (&from[range.clone()], &grads[range]);
-            // SAFETY: no requirement beyond the CPU features, which `best_variant!` checks.
-            unsafe { backward_best(x, g, weight, group, eps, to) }
+            backward_best(x, g, weight, group, eps, to)
         })
     });
     elementwise::from_vec(x.shape(), out)
@@ -71,8 +69,7 @@ pub fn layer_norm_weight_grad<T: Elem>(
         let piece = group * layer_norm_groups_per_piece(group);
         let sum_piece = |(x, g): (&[T], &[T])| {
             let mut sum = vec![T::zero(); group];
-            // SAFETY: no requirement beyond the CPU features, which `best_variant!` checks.
-            unsafe { weight_grad_best(x, g, group, eps, &mut sum) };
+            weight_grad_best(x, g, group, eps, &mut sum);
             sum
         };
         if from.len() < ELEMENTWISE_MIN {
@@ -141,9 +138,8 @@ fn by_groups<T: Elem>(
     out
 }
 
-/// # Safety
-/// None beyond the CPU features of the variant chosen.
-unsafe fn forward_best<T: Elem>(
+/// [`forward`] compiled for the best instruction set the CPU has (see [`crate::simd`]).
+fn forward_best<T: Elem>(
     x: &[T],
     affine: Affine<'_, T>,
     group: usize,
@@ -153,9 +149,8 @@ unsafe fn forward_best<T: Elem>(
     best_variant!(x86::forward_avx512, x86::forward_avx2, forward; x, affine, group, eps, y)
 }
 
-/// # Safety
-/// None beyond the CPU features of the variant chosen.
-unsafe fn backward_best<T: Elem>(
+/// [`backward`] compiled for the best instruction set the CPU has.
+fn backward_best<T: Elem>(
     x: &[T],
     g: &[T],
     weight: Option<&[T]>,
@@ -166,9 +161,8 @@ unsafe fn backward_best<T: Elem>(
     best_variant!(x86::backward_avx512, x86::backward_avx2, backward; x, g, weight, group, eps, dx)
 }
 
-/// # Safety
-/// None beyond the CPU features of the variant chosen.
-unsafe fn weight_grad_best<T: Elem>(x: &[T], g: &[T], group: usize, eps: f64, sum: &mut [T]) {
+/// [`weight_grad`] compiled for the best instruction set the CPU has.
+fn weight_grad_best<T: Elem>(x: &[T], g: &[T], group: usize, eps: f64, sum: &mut [T]) {
     best_variant!(x86::weight_grad_avx512, x86::weight_grad_avx2, weight_grad; x, g, group, eps, sum)
 }
 
