@@ -89,8 +89,9 @@ fn derivative_on_values<B: TensorOps>(
             B::layer_norm_backward(&x, &g, weight.as_deref(), group, eps)
         }
         Input::Weight => {
+            let shape = B::shape(&x);
             let sum = B::layer_norm_weight_grad(&x, &g, group, eps);
-            B::reshape(&sum, &B::shape(&x)[B::shape(&x).len() - k..])
+            B::reshape(&sum, &shape[shape.len() - k..])
         }
         Input::Bias => g.into_owned(),
     })
@@ -108,17 +109,19 @@ fn recorded_derivative<B: TensorOps>(
     k: usize,
     eps: f64,
 ) -> Variable<B> {
-    if let Input::Bias = input {
-        return g.clone();
-    }
     let dims: Vec<isize> = (-(k as isize)..0).collect();
     let mean = |v: &Variable<B>| v.mean_dims(&dims, true);
-    let centred = x - mean(x);
-    let rstd = (mean(&centred.square()) + eps).sqrt().reciprocal();
-    let normalised = centred * &rstd;
+    let rstd_and_normalised = || {
+        let centred = x - mean(x);
+        let rstd = (mean(&centred.square()) + eps).sqrt().reciprocal();
+        let normalised = centred * &rstd;
+        (rstd, normalised)
+    };
     match input {
-        Input::Weight => g * normalised,
-        _ => {
+        Input::Bias => g.clone(),
+        Input::Weight => g * rstd_and_normalised().1,
+        Input::X => {
+            let (rstd, normalised) = rstd_and_normalised();
             let g = weight.map_or_else(|| g.clone(), |w| g * w);
             (&g - mean(&g) - &normalised * mean(&(&g * &normalised))) * rstd
         }
