@@ -20,12 +20,12 @@
 
 use crate::element::Element;
 use crate::error::Result;
-use num_traits::Zero;
 use std::fmt::Debug;
 
 pub use crate::layer_norm_rows::{
-    layer_norm_backward_row, layer_norm_groups_per_piece, layer_norm_row,
-    layer_norm_weight_grad_piece, Affine, LAYER_NORM_PIECE,
+    layer_norm_backward_of_slice, layer_norm_backward_row, layer_norm_of_slice,
+    layer_norm_piece_len, layer_norm_row, layer_norm_weight_grad_of_pieces,
+    layer_norm_weight_grad_of_slice, layer_norm_weight_grad_piece, Affine, LAYER_NORM_PIECE,
 };
 pub use crate::leaf_cell::{AtomicCell, LeafCell, LockedCell};
 pub use crate::norm_pieces::{norm_of_pieces, norm_of_slice, norm_piece, NORM_PIECE};
@@ -456,8 +456,8 @@ pub trait TensorOps: Ops {
     /// `bias`, where given, hold `group` elements. The kernel of
     /// `nn::functional::layer_norm`.
     ///
-    /// The default normalises group by group with [`layer_norm_row`]; a backend that
-    /// overrides it must give the same bits (use that function on each group).
+    /// The default is [`layer_norm_of_slice`] (group by group with [`layer_norm_row`]); a
+    /// backend that overrides it must give the same bits (use that function on each group).
     fn layer_norm(
         x: &Self::Tensor,
         weight: Option<&Self::Tensor>,
@@ -465,22 +465,19 @@ pub trait TensorOps: Ops {
         group: usize,
         eps: f64,
     ) -> Self::Tensor {
-        let values = Self::to_vec(x);
         let (weight, bias) = (weight.map(Self::to_vec), bias.map(Self::to_vec));
         let affine = Affine {
             weight: weight.as_deref(),
             bias: bias.as_deref(),
         };
-        let out = by_groups(values.len(), group, |range, to| {
-            layer_norm_row(&values[range], affine, eps, to)
-        });
+        let out = layer_norm_of_slice(&Self::to_vec(x), affine, group, eps);
         Self::from_vec(out, Self::shape(x)).expect("the input's own shape")
     }
 
     /// The gradient with respect to `x` of `Σ g · layer_norm(x, weight, bias)` (`g` of
-    /// `x`'s shape), group by group with [`layer_norm_backward_row`]: what an unrecorded
-    /// backward pass of `nn::functional::layer_norm` computes in one kernel. Overrides give
-    /// the same bits.
+    /// `x`'s shape), by [`layer_norm_backward_of_slice`] (group by group with
+    /// [`layer_norm_backward_row`]): what an unrecorded backward pass of
+    /// `nn::functional::layer_norm` computes in one kernel. Overrides give the same bits.
     fn layer_norm_backward(
         x: &Self::Tensor,
         g: &Self::Tensor,
@@ -488,19 +485,17 @@ pub trait TensorOps: Ops {
         group: usize,
         eps: f64,
     ) -> Self::Tensor {
-        let (values, grads) = (Self::to_vec(x), Self::to_vec(g));
         let weight = weight.map(Self::to_vec);
-        let out = by_groups(values.len(), group, |range, to| {
-            let (x, g) = (&values[range.clone()], &grads[range]);
-            layer_norm_backward_row(x, g, weight.as_deref(), eps, to)
-        });
+        let (values, grads) = (Self::to_vec(x), Self::to_vec(g));
+        let out = layer_norm_backward_of_slice(&values, &grads, weight.as_deref(), group, eps);
         Self::from_vec(out, Self::shape(x)).expect("the input's own shape")
     }
 
     /// The gradient of `Σ g · layer_norm(x, weight, bias)` with respect to the weight:
-    /// `Σ g · ŷ` over the groups, a vector of `group` elements. Summed in pieces of
-    /// [`layer_norm_groups_per_piece`] groups by [`layer_norm_weight_grad_piece`], whose
-    /// sums are added in order; overrides give the same bits.
+    /// `Σ g · ŷ` over the groups, a vector of `group` elements, by
+    /// [`layer_norm_weight_grad_of_slice`]: pieces of [`layer_norm_piece_len`] elements
+    /// summed by [`layer_norm_weight_grad_piece`], their sums added in order by
+    /// [`layer_norm_weight_grad_of_pieces`]. Overrides give the same bits.
     fn layer_norm_weight_grad(
         x: &Self::Tensor,
         g: &Self::Tensor,
@@ -508,45 +503,9 @@ pub trait TensorOps: Ops {
         eps: f64,
     ) -> Self::Tensor {
         let (values, grads) = (Self::to_vec(x), Self::to_vec(g));
-        let piece = group * layer_norm_groups_per_piece(group);
-        let mut total = vec![Self::Elem::zero(); group];
-        if group > 0 {
-            for (x, g) in values.chunks(piece).zip(grads.chunks(piece)) {
-                let mut sum = vec![Self::Elem::zero(); group];
-                layer_norm_weight_grad_piece(x, g, group, eps, &mut sum);
-                for (total, sum) in total.iter_mut().zip(sum) {
-                    *total = *total + sum;
-                }
-            }
-        }
-        Self::from_vec(total, &[group]).expect("a vector")
+        let out = layer_norm_weight_grad_of_slice(&values, &grads, group, eps);
+        Self::from_vec(out, &[group]).expect("a vector")
     }
-}
-
-/// A vector of `len` elements written group by group: `write(range, out)` must write every
-/// element of the group `range` into `out`.
-fn by_groups<T>(
-    len: usize,
-    group: usize,
-    mut write: impl FnMut(std::ops::Range<usize>, &mut [std::mem::MaybeUninit<T>]),
-) -> Vec<T> {
-    // A group of 0 elements divides only an empty tensor.
-    assert!(
-        len.is_multiple_of(group),
-        "{len} elements do not make groups of {group}"
-    );
-    let mut out = Vec::with_capacity(len);
-    if group > 0 {
-        for (i, to) in out.spare_capacity_mut()[..len]
-            .chunks_mut(group)
-            .enumerate()
-        {
-            write(i * group..i * group + to.len(), to);
-        }
-    }
-    // SAFETY: the groups cover all `len` elements (checked above), and `write` wrote each.
-    unsafe { out.set_len(len) };
-    out
 }
 
 /// Integer indices with a shape: class targets, gather indices, embedding lookups.

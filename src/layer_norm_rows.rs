@@ -179,17 +179,17 @@ fn backward_row<T: Element>(
 /// Elements per piece of a weight gradient (see [`layer_norm_weight_grad_piece`]).
 pub const LAYER_NORM_PIECE: usize = 1 << 14;
 
-/// The groups per piece of a weight gradient for groups of `group` elements: whole groups
-/// of about [`LAYER_NORM_PIECE`] elements, at least one.
-pub fn layer_norm_groups_per_piece(group: usize) -> usize {
-    (LAYER_NORM_PIECE / group.max(1)).max(1)
+/// The elements of a piece of a weight gradient for groups of `group` elements: whole
+/// groups, about [`LAYER_NORM_PIECE`] elements, at least one group.
+pub fn layer_norm_piece_len(group: usize) -> usize {
+    group * (LAYER_NORM_PIECE / group.max(1)).max(1)
 }
 
 /// One piece of the weight's gradient: `Σ g · ŷ` over the groups of `x` (whole groups of
 /// `group` elements, `g` alike), summed in order into `sum` (`group` long, zeros at the
-/// start). A backend sums each piece of [`layer_norm_groups_per_piece`] groups into its
-/// own zeros, in parallel or not, and then adds the pieces' sums in order: the same bits
-/// on any number of threads.
+/// start). A backend sums each piece of [`layer_norm_piece_len`] elements into its own
+/// zeros, in parallel or not, and combines the pieces' sums with
+/// [`layer_norm_weight_grad_of_pieces`]: the same bits on any number of threads.
 ///
 /// # Panics
 /// If `g` is not as long as `x`, or `sum` not `group` long.
@@ -215,21 +215,99 @@ pub fn layer_norm_weight_grad_piece<T: Element>(
     }
 }
 
+/// The weight's gradient (`group` elements) from the pieces' sums, added in order.
+pub fn layer_norm_weight_grad_of_pieces<T: Element>(
+    sums: impl IntoIterator<Item = Vec<T>>,
+    group: usize,
+) -> Vec<T> {
+    let mut total = vec![T::zero(); group];
+    for sum in sums {
+        for (total, s) in total.iter_mut().zip(sum) {
+            *total = *total + s;
+        }
+    }
+    total
+}
+
+/// [`layer_norm_row`] over every group of `x`, one after another: what
+/// [`TensorOps::layer_norm`](crate::backend::TensorOps::layer_norm) computes by default.
+pub fn layer_norm_of_slice<T: Element>(
+    x: &[T],
+    affine: Affine<'_, T>,
+    group: usize,
+    eps: f64,
+) -> Vec<T> {
+    by_groups(x.len(), group, |range, to| {
+        layer_norm_row(&x[range], affine, eps, to)
+    })
+}
+
+/// [`layer_norm_backward_row`] over every group of `x` and `g`, one after another.
+pub fn layer_norm_backward_of_slice<T: Element>(
+    x: &[T],
+    g: &[T],
+    weight: Option<&[T]>,
+    group: usize,
+    eps: f64,
+) -> Vec<T> {
+    assert_eq!(x.len(), g.len(), "layer_norm_backward: gradient size");
+    by_groups(x.len(), group, |range, to| {
+        layer_norm_backward_row(&x[range.clone()], &g[range], weight, eps, to)
+    })
+}
+
+/// The weight's gradient with the pieces summed one after another.
+pub fn layer_norm_weight_grad_of_slice<T: Element>(
+    x: &[T],
+    g: &[T],
+    group: usize,
+    eps: f64,
+) -> Vec<T> {
+    assert_eq!(x.len(), g.len(), "layer_norm_weight_grad: gradient size");
+    if group == 0 {
+        return Vec::new();
+    }
+    let piece = layer_norm_piece_len(group);
+    let sums = x.chunks(piece).zip(g.chunks(piece)).map(|(x, g)| {
+        let mut sum = vec![T::zero(); group];
+        layer_norm_weight_grad_piece(x, g, group, eps, &mut sum);
+        sum
+    });
+    layer_norm_weight_grad_of_pieces(sums, group)
+}
+
+/// A vector of `len` elements written group by group: `write(range, out)` must write every
+/// element of the group `range` into `out`.
+fn by_groups<T>(
+    len: usize,
+    group: usize,
+    mut write: impl FnMut(std::ops::Range<usize>, &mut [MaybeUninit<T>]),
+) -> Vec<T> {
+    // A group of 0 elements divides only an empty tensor.
+    assert!(
+        len.is_multiple_of(group),
+        "{len} elements do not make groups of {group}"
+    );
+    let mut out = Vec::with_capacity(len);
+    if group > 0 {
+        for (i, to) in out.spare_capacity_mut()[..len]
+            .chunks_mut(group)
+            .enumerate()
+        {
+            write(i * group..i * group + to.len(), to);
+        }
+    }
+    // SAFETY: the groups cover all `len` elements (checked above), and `write` wrote each.
+    unsafe { out.set_len(len) };
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn normalise<T: Element>(x: &[T], eps: f64) -> Vec<T> {
-        let mut y = Vec::with_capacity(x.len());
-        layer_norm_row(
-            x,
-            Affine::default(),
-            eps,
-            &mut y.spare_capacity_mut()[..x.len()],
-        );
-        // SAFETY: the row function wrote all `x.len()` elements.
-        unsafe { y.set_len(x.len()) };
-        y
+        layer_norm_of_slice(x, Affine::default(), x.len(), eps)
     }
 
     #[test]
@@ -257,10 +335,7 @@ mod tests {
                 .map(|(y, g)| y * g)
                 .sum::<f64>()
         };
-        let mut dx = Vec::with_capacity(x.len());
-        layer_norm_backward_row(&x, &g, None, eps, &mut dx.spare_capacity_mut()[..x.len()]);
-        // SAFETY: the row function wrote all `x.len()` elements.
-        unsafe { dx.set_len(x.len()) };
+        let dx = layer_norm_backward_of_slice(&x, &g, None, x.len(), eps);
         let h = 1e-6;
         for i in 0..x.len() {
             let (mut up, mut down) = (x.clone(), x.clone());

@@ -6,8 +6,8 @@ use crate::parallel::{ELEMENTWISE_MIN, ELEMENTWISE_TASK};
 use crate::simd::{best_variant, compiled_variants};
 use crate::{elementwise, pool, standard, Elem, Tensor};
 use ferrograd::backend::{
-    layer_norm_backward_row, layer_norm_groups_per_piece, layer_norm_row,
-    layer_norm_weight_grad_piece, Affine,
+    layer_norm_backward_row, layer_norm_piece_len, layer_norm_row,
+    layer_norm_weight_grad_of_pieces, layer_norm_weight_grad_piece, Affine,
 };
 use rayon::prelude::*;
 use std::mem::MaybeUninit;
@@ -63,10 +63,10 @@ pub fn layer_norm_weight_grad<T: Elem>(
     eps: f64,
 ) -> Tensor<T> {
     let sums = with_gradient(x, g, |from, grads| {
-        if group == 0 || from.is_empty() {
+        if group == 0 {
             return Vec::new();
         }
-        let piece = group * layer_norm_groups_per_piece(group);
+        let piece = layer_norm_piece_len(group);
         let sum_piece = |(x, g): (&[T], &[T])| {
             let mut sum = vec![T::zero(); group];
             weight_grad_best(x, g, group, eps, &mut sum);
@@ -84,13 +84,7 @@ pub fn layer_norm_weight_grad<T: Elem>(
                 .collect::<Vec<_>>()
         }
     });
-    let mut total = vec![T::zero(); group];
-    for sum in sums {
-        for (total, s) in total.iter_mut().zip(sum) {
-            *total = *total + s;
-        }
-    }
-    elementwise::from_vec(&[group], total)
+    elementwise::from_vec(&[group], layer_norm_weight_grad_of_pieces(sums, group))
 }
 
 /// `f` on the row-major elements of `x` and of its gradient `g`.
@@ -219,8 +213,8 @@ compiled_variants! {
 mod tests {
     use crate::NdArray;
     use ferrograd::backend::{
-        layer_norm_backward_row, layer_norm_groups_per_piece, layer_norm_row,
-        layer_norm_weight_grad_piece, Affine, Ops, TensorOps,
+        layer_norm_backward_of_slice, layer_norm_of_slice, layer_norm_weight_grad_of_slice, Affine,
+        Ops, TensorOps,
     };
 
     fn values(n: usize, seed: f32) -> Vec<f32> {
@@ -229,27 +223,9 @@ mod tests {
             .collect()
     }
 
-    /// The core's row functions one group after another: what the default implementation
-    /// computes.
-    fn by_rows(
-        len: usize,
-        group: usize,
-        row: impl Fn(usize, &mut [std::mem::MaybeUninit<f32>]),
-    ) -> Vec<f32> {
-        let mut out = Vec::with_capacity(len);
-        for (i, to) in out.spare_capacity_mut()[..len]
-            .chunks_mut(group)
-            .enumerate()
-        {
-            row(i * group, to);
-        }
-        // SAFETY: every group was written.
-        unsafe { out.set_len(len) };
-        out
-    }
-
-    /// Parallel groups (over the parallel threshold) give the sequential bits, with and
-    /// without the affine step, on a transposed view too.
+    /// Parallel groups (over the parallel threshold) give the bits of the defaults (the
+    /// groups one after another), with and without the affine step, on a transposed view
+    /// too.
     #[test]
     fn the_bits_of_the_rows_one_by_one() {
         let (rows, group) = (300, 333);
@@ -270,34 +246,14 @@ mod tests {
                 bias: bias.map(|_| b.as_slice()),
             };
             let got = NdArray::<f32>::layer_norm(&x, weight, bias, group, 1e-5);
-            let want = by_rows(n, group, |s, to| {
-                layer_norm_row(&data[s..s + group], affine, 1e-5, to)
-            });
+            let want = layer_norm_of_slice(&data, affine, group, 1e-5);
             assert_eq!(bits(NdArray::<f32>::to_vec(&got)), bits(want), "forward");
             let got = NdArray::<f32>::layer_norm_backward(&x, &g, weight, group, 1e-5);
-            let want = by_rows(n, group, |s, to| {
-                let range = s..s + group;
-                layer_norm_backward_row(
-                    &data[range.clone()],
-                    &grads[range],
-                    affine.weight,
-                    1e-5,
-                    to,
-                )
-            });
+            let want = layer_norm_backward_of_slice(&data, &grads, affine.weight, group, 1e-5);
             assert_eq!(bits(NdArray::<f32>::to_vec(&got)), bits(want), "backward");
         }
-        // The weight's gradient: pieces summed one after another, then added in order.
-        let piece = group * layer_norm_groups_per_piece(group);
-        let mut want = vec![0f32; group];
-        for (x, g) in data.chunks(piece).zip(grads.chunks(piece)) {
-            let mut sum = vec![0f32; group];
-            layer_norm_weight_grad_piece(x, g, group, 1e-5, &mut sum);
-            for (w, s) in want.iter_mut().zip(sum) {
-                *w += s;
-            }
-        }
         let got = NdArray::<f32>::layer_norm_weight_grad(&x, &g, group, 1e-5);
+        let want = layer_norm_weight_grad_of_slice(&data, &grads, group, 1e-5);
         assert_eq!(
             bits(NdArray::<f32>::to_vec(&got)),
             bits(want),
@@ -310,16 +266,13 @@ mod tests {
         );
         let transposed = NdArray::<f32>::to_vec(&t);
         let got = NdArray::<f32>::layer_norm(&t, None, None, group, 1e-5);
-        let want = by_rows(n, group, |s, to| {
-            layer_norm_row(&transposed[s..s + group], Affine::default(), 1e-5, to)
-        });
+        let want = layer_norm_of_slice(&transposed, Affine::default(), group, 1e-5);
         assert_eq!(
             bits(NdArray::<f32>::to_vec(&got)),
             bits(want),
             "a transposed view"
         );
     }
-
     #[test]
     fn empty_inputs_give_empty_outputs() {
         let x = NdArray::<f32>::from_vec(Vec::new(), &[0, 4]).unwrap();
