@@ -28,7 +28,7 @@ use crate::grad_mode::with_grad_mode;
 use crate::node::{new_pass, thread_tag, LeafNode, Node, NodeKind};
 use crate::seq_table::SeqTable;
 use crate::shape::{broadcasts_to, numel};
-use crate::variable::{Inner, Variable};
+use crate::variable::Variable;
 use crate::vec_reuse::{keep, relabel, take_kept};
 use std::cell::Cell;
 use std::cmp::Reverse;
@@ -49,7 +49,7 @@ pub(crate) enum Sink<'a, B: Backend> {
 /// Runs backpropagation from `root` (a tracked variable), seeded with `upstream` (the
 /// gradient of some scalar with respect to `root`, in `root`'s shape). With
 /// `create_graph`, the backward pass is itself recorded, so that its results can be
-/// differentiated again.
+/// differentiated again; without, it computes on plain values.
 ///
 /// Returns the captured gradients for [`Sink::Capture`] (zeros for variables the root does
 /// not depend on), an empty vector for [`Sink::Leaves`].
@@ -59,94 +59,188 @@ pub(crate) fn run<B: Backend>(
     create_graph: bool,
     sink: Sink<'_, B>,
 ) -> Vec<Variable<B>> {
-    let targets: &[&Variable<B>] = match &sink {
+    let write_leaves = matches!(sink, Sink::Leaves);
+    let mut captures = Captures::new(match sink {
         Sink::Leaves => &[],
         Sink::Capture(targets) => targets,
-    };
-    let mut captured: Vec<Option<Variable<B>>> = vec![None; targets.len()];
-    // The targets by node, so that each visited node costs one lookup rather than a scan
-    // of all targets (which was a quarter of a data-parallel W5 step: 337 targets).
-    let mut target_slots: AddressMap<Vec<usize>> = AddressMap::default();
-    for (i, target) in targets.iter().enumerate() {
-        if let Some(node) = target.node() {
-            target_slots.entry(address(node)).or_default().push(i);
-        }
-    }
-    let mut capture = |var: &Variable<B>, grad: &Variable<B>| {
-        if let Some(slots) = var.node().and_then(|node| target_slots.get(&address(node))) {
-            for &i in slots {
-                captured[i] = Some(grad.clone());
-            }
-        }
-    };
-
+    });
     B::run_backward(
         || largest_value_near(root),
         || {
             with_grad_mode(create_graph, || {
-                let mut pending = Pending::new(root);
-                pending.add(root, upstream);
-                while let Some((output, grad)) = pending.pop() {
-                    if !targets.is_empty() {
-                        capture(output, &grad);
-                    }
-                    let NodeKind::Op(op) = &tracked(output).kind else {
-                        unreachable!("leaves are not queued");
-                    };
-                    let grad = if op.elementwise {
-                        grad
-                    } else {
-                        materialize(grad, output)
-                    };
-                    let inputs = op.inputs.as_slice();
-                    let on_values = match (op.on_values, &grad.inner) {
-                        (Some(derivative), Inner::Constant(g))
-                            if !create_graph && inputs.iter().all(|x| same_shape(x, g)) =>
-                        {
-                            Some((derivative, g))
-                        }
-                        _ => None,
-                    };
-                    for (i, input) in inputs.iter().enumerate() {
-                        if input.is_tracked() {
-                            let g = match on_values {
-                                Some((derivative, g)) => {
-                                    Variable::constant(derivative(i, inputs, g))
-                                }
-                                None => reduce_to_input(
-                                    (op.derivative)(i, inputs, output, &grad),
-                                    input,
-                                ),
-                            };
-                            pending.add(input, g);
-                        }
-                    }
-                }
-                for (leaf, grad) in std::mem::take(&mut pending.leaves) {
-                    let grad = materialize(grad, leaf);
-                    if !targets.is_empty() {
-                        capture(leaf, &grad);
-                    }
-                    if matches!(sink, Sink::Leaves) {
-                        let NodeKind::Leaf(node) = &tracked(leaf).kind else {
-                            unreachable!("only leaves are listed as leaves");
-                        };
-                        let mut slot = node.grad.lock().unwrap_or_else(PoisonError::into_inner);
-                        *slot = Some(match slot.take() {
-                            None => grad,
-                            Some(old) => old + grad,
-                        });
-                    }
+                if create_graph {
+                    recorded_pass(root, upstream, &mut captures, write_leaves);
+                } else {
+                    value_pass(root, upstream.into_value(), &mut captures, write_leaves);
                 }
             })
         },
     );
+    captures.finish()
+}
 
-    captured
+/// The backward pass that is itself recorded: gradients are `Variable`s and every
+/// derivative is the op's differentiable one.
+fn recorded_pass<B: Backend>(
+    root: &Variable<B>,
+    upstream: Variable<B>,
+    captures: &mut Captures<'_, B>,
+    write_leaves: bool,
+) {
+    let mut pending = Pending::new(root);
+    pending.add(root, upstream);
+    while let Some((output, grad)) = pending.pop() {
+        let NodeKind::Op(op) = &tracked(output).kind else {
+            unreachable!("leaves are not queued");
+        };
+        if captures.wanted() {
+            captures.offer(output, &materialize(grad.clone(), output));
+        }
+        let grad = if op.elementwise {
+            grad
+        } else {
+            materialize(grad, output)
+        };
+        let inputs = op.inputs.as_slice();
+        for (i, input) in inputs.iter().enumerate() {
+            if input.is_tracked() {
+                let g = reduce_to_input((op.derivative)(i, inputs, output, &grad), input);
+                pending.add(input, g);
+            }
+        }
+    }
+    finish_leaves(std::mem::take(&mut pending.leaves), captures, write_leaves);
+}
+
+/// The backward pass that is not recorded (every training step's): gradients are plain
+/// values, and an op's derivative on values ([`ValueDerivative`]) is used where it has one
+/// and nothing is broadcast. Elsewhere its `Variable` derivative runs on constants, which
+/// under a disabled grad mode record nothing either.
+///
+/// [`ValueDerivative`]: crate::node::ValueDerivative
+fn value_pass<B: Backend>(
+    root: &Variable<B>,
+    upstream: B::Tensor,
+    captures: &mut Captures<'_, B>,
+    write_leaves: bool,
+) {
+    let mut pending = Pending::new(root);
+    pending.add(root, Value::<B>(upstream));
+    while let Some((output, Value(grad))) = pending.pop() {
+        let NodeKind::Op(op) = &tracked(output).kind else {
+            unreachable!("leaves are not queued");
+        };
+        if captures.wanted() {
+            captures.offer(
+                output,
+                &materialize(Variable::constant(grad.clone()), output),
+            );
+        }
+        let inputs = op.inputs.as_slice();
+        match op.on_values {
+            Some(derivative) if B::shape(&grad) == B::shape(&op.value) => {
+                for (i, input) in inputs.iter().enumerate() {
+                    if input.is_tracked() {
+                        pending.add(input, Value(derivative(i, inputs, &grad)));
+                    }
+                }
+            }
+            _ => {
+                let grad = Variable::constant(grad);
+                let grad = if op.elementwise {
+                    grad
+                } else {
+                    materialize(grad, output)
+                };
+                for (i, input) in inputs.iter().enumerate() {
+                    if input.is_tracked() {
+                        let g = reduce_to_input((op.derivative)(i, inputs, output, &grad), input);
+                        pending.add(input, Value(g.into_value()));
+                    }
+                }
+            }
+        }
+    }
+    let leaves = std::mem::take(&mut pending.leaves)
         .into_iter()
-        .zip(targets)
-        .map(|(g, target)| g.unwrap_or_else(|| target.zeros_like()))
-        .collect()
+        .map(|(leaf, Value(g))| (leaf, Variable::constant(g)));
+    finish_leaves(leaves, captures, write_leaves);
+}
+
+/// Hands each leaf its gradient, expanded to the leaf's shape: to the captures, and into
+/// the leaf's stored gradient where the pass writes leaves.
+fn finish_leaves<'a, B: Backend>(
+    leaves: impl IntoIterator<Item = (&'a Variable<B>, Variable<B>)>,
+    captures: &mut Captures<'_, B>,
+    write_leaves: bool,
+) {
+    for (leaf, grad) in leaves {
+        let grad = materialize(grad, leaf);
+        captures.offer(leaf, &grad);
+        if write_leaves {
+            let NodeKind::Leaf(node) = &tracked(leaf).kind else {
+                unreachable!("only leaves are listed as leaves");
+            };
+            let mut slot = node.grad.lock().unwrap_or_else(PoisonError::into_inner);
+            *slot = Some(match slot.take() {
+                None => grad,
+                Some(old) => old + grad,
+            });
+        }
+    }
+}
+
+/// The gradients an `autograd::grad` call asked for, collected as the pass reaches their
+/// nodes.
+struct Captures<'s, B: Backend> {
+    targets: &'s [&'s Variable<B>],
+    /// The targets by node, so that each visited node costs one lookup rather than a scan
+    /// of all targets (which was a quarter of a data-parallel W5 step: 337 targets).
+    slots: AddressMap<Vec<usize>>,
+    captured: Vec<Option<Variable<B>>>,
+}
+
+impl<'s, B: Backend> Captures<'s, B> {
+    fn new(targets: &'s [&'s Variable<B>]) -> Self {
+        let mut slots: AddressMap<Vec<usize>> = AddressMap::default();
+        for (i, target) in targets.iter().enumerate() {
+            if let Some(node) = target.node() {
+                slots.entry(address(node)).or_default().push(i);
+            }
+        }
+        Captures {
+            targets,
+            slots,
+            captured: vec![None; targets.len()],
+        }
+    }
+
+    /// Whether any gradient is to be captured.
+    #[inline]
+    fn wanted(&self) -> bool {
+        !self.targets.is_empty()
+    }
+
+    /// Keeps `grad` (in `var`'s shape) if `var` is a target.
+    fn offer(&mut self, var: &Variable<B>, grad: &Variable<B>) {
+        if !self.wanted() {
+            return;
+        }
+        if let Some(slots) = var.node().and_then(|node| self.slots.get(&address(node))) {
+            for &i in slots {
+                self.captured[i] = Some(grad.clone());
+            }
+        }
+    }
+
+    /// The captured gradients in the targets' order, zeros for those never reached.
+    fn finish(self) -> Vec<Variable<B>> {
+        self.captured
+            .into_iter()
+            .zip(self.targets)
+            .map(|(g, target)| g.unwrap_or_else(|| target.zeros_like()))
+            .collect()
+    }
 }
 
 /// Brings a gradient to its input's shape where the op broadcast the input: the one place
@@ -172,11 +266,6 @@ fn reduce_to_input<B: Backend>(grad: Variable<B>, input: &Variable<B>) -> Variab
     grad.sum_to(&target)
 }
 
-/// Whether `x` has the shape of the value `g`.
-fn same_shape<B: Backend>(x: &Variable<B>, g: &B::Tensor) -> bool {
-    B::shape(&x.value_ref()) == B::shape(g)
-}
-
 /// Expands a gradient to the full shape of `like`.
 ///
 /// Gradients may travel *unexpanded* through elementwise ops: the derivative of
@@ -197,23 +286,48 @@ fn tracked<B: Backend>(var: &Variable<B>) -> &Arc<Node<B>> {
     var.node().expect("graph nodes are tracked")
 }
 
+/// A gradient waiting in a backward pass: a `Variable` where the pass is recorded, a
+/// [`Value`] where it is not.
+trait Pendable: Sized + 'static {
+    /// Adds a further contribution.
+    fn accumulate(&mut self, grad: Self);
+}
+
+/// A gradient as a plain value, in an unrecorded pass.
+struct Value<B: Backend>(B::Tensor);
+
+impl<B: Backend> Pendable for Value<B> {
+    /// The sum of the values, broadcast where one is (as `Variable`'s `+` would give).
+    #[inline]
+    fn accumulate(&mut self, grad: Self) {
+        self.0 = B::binary(BinaryOp::Add, &self.0, &grad.0);
+    }
+}
+
+impl<B: Backend> Pendable for Variable<B> {
+    /// The sum as a `Variable` operation (recorded in a recorded pass).
+    fn accumulate(&mut self, grad: Self) {
+        *self = &*self + grad;
+    }
+}
+
 /// A variable of the graph being differentiated and the gradient pending for it. The
 /// variable is borrowed from the graph (the root, or an input held by a node), which the
 /// pass borrows throughout: queueing a node costs no reference count.
-type Queued<'a, B> = (&'a Variable<B>, Variable<B>);
+type Queued<'a, B, G> = (&'a Variable<B>, G);
 
 /// The gradients waiting to be handed on, for one backward pass.
-struct Pending<'a, B: Backend> {
+struct Pending<'a, B: Backend, G: Pendable> {
     /// Op nodes by `seq`, newest first, with their pending gradients. The table's memory
     /// is kept from pass to pass (see `vec_reuse.rs`).
-    dense: SeqTable<Queued<'a, B>>,
+    dense: SeqTable<Queued<'a, B, G>>,
     /// Op nodes that do not fit the dense table, with their index in `far` by address and
     /// a heap of `(seq, index)` giving the next to visit.
-    far: Vec<Option<Queued<'a, B>>>,
+    far: Vec<Option<Queued<'a, B, G>>>,
     far_index: AddressMap<usize>,
     far_order: BinaryHeap<(u64, Reverse<usize>)>,
     /// Leaves in the order they were reached, with their accumulated gradient.
-    leaves: Vec<Queued<'a, B>>,
+    leaves: Vec<Queued<'a, B, G>>,
     foreign_leaves: AddressMap<u32>,
     /// This thread's tag, whose leaves' marks the pass uses; 0 (no thread's) in a pass
     /// running inside another on the same thread, which finds every leaf through
@@ -229,11 +343,11 @@ thread_local! {
     static PASSES_RUNNING: Cell<u32> = const { Cell::new(0) };
 }
 
-impl<'a, B: Backend> Pending<'a, B> {
+impl<'a, B: Backend, G: Pendable> Pending<'a, B, G> {
     fn new(root: &'a Variable<B>) -> Self {
         let outer_passes = PASSES_RUNNING.with(|n| n.replace(n.get() + 1));
         Pending {
-            dense: SeqTable::new(tracked(root).seq, relabel(take_kept::<DenseSlot<B>>())),
+            dense: SeqTable::new(tracked(root).seq, relabel(take_kept::<DenseSlot<B, G>>())),
             far: Vec::new(),
             far_index: AddressMap::default(),
             far_order: BinaryHeap::new(),
@@ -244,8 +358,42 @@ impl<'a, B: Backend> Pending<'a, B> {
         }
     }
 
-    /// Adds `grad` to the gradient pending for `var` (a tracked variable).
-    fn add(&mut self, var: &'a Variable<B>, grad: Variable<B>) {
+    /// Adds `grad` to the gradient pending for `var` (a tracked variable). The common cases,
+    /// an op node in the dense table and a leaf already reached, are inline; the rest is
+    /// [`add_elsewhere`].
+    ///
+    /// [`add_elsewhere`]: Self::add_elsewhere
+    #[inline]
+    fn add(&mut self, var: &'a Variable<B>, grad: G) {
+        let node = tracked(var);
+        match &node.kind {
+            NodeKind::Op(_) if self.far_index.is_empty() => match self.dense.slot(node.seq) {
+                Some(slot @ None) => {
+                    *slot = Some((var, grad));
+                    return;
+                }
+                Some(Some((held, sum))) if held.same_node(var) => {
+                    sum.accumulate(grad);
+                    return;
+                }
+                _ => {}
+            },
+            // A leaf of this thread this pass has already reached.
+            NodeKind::Leaf(leaf)
+                if leaf.owner == self.thread
+                    && leaf.visit_pass.load(Ordering::Relaxed) == self.pass =>
+            {
+                let i = leaf.visit_slot.load(Ordering::Relaxed) as usize;
+                self.leaves[i].1.accumulate(grad);
+                return;
+            }
+            _ => {}
+        }
+        self.add_elsewhere(var, grad);
+    }
+
+    #[inline(never)]
+    fn add_elsewhere(&mut self, var: &'a Variable<B>, grad: G) {
         let node = tracked(var);
         match &node.kind {
             NodeKind::Leaf(leaf) => self.add_to_leaf(var, leaf, grad),
@@ -257,7 +405,7 @@ impl<'a, B: Backend> Pending<'a, B> {
                             return;
                         }
                         Some(Some((held, sum))) if held.same_node(var) => {
-                            accumulate(sum, grad);
+                            sum.accumulate(grad);
                             return;
                         }
                         // Outside the table, or another thread's node drew the same seq:
@@ -274,13 +422,13 @@ impl<'a, B: Backend> Pending<'a, B> {
         !self.far_index.is_empty() && self.far_index.contains_key(&address(node))
     }
 
-    fn add_far(&mut self, var: &'a Variable<B>, node: &Arc<Node<B>>, grad: Variable<B>) {
+    fn add_far(&mut self, var: &'a Variable<B>, node: &Arc<Node<B>>, grad: G) {
         match self.far_index.get(&address(node)) {
             Some(&i) => {
                 let (_, sum) = self.far[i]
                     .as_mut()
                     .expect("a far node is pending until visited");
-                accumulate(sum, grad);
+                sum.accumulate(grad);
             }
             None => {
                 let i = self.far.len();
@@ -291,7 +439,7 @@ impl<'a, B: Backend> Pending<'a, B> {
         }
     }
 
-    fn add_to_leaf(&mut self, var: &'a Variable<B>, leaf: &LeafNode<B>, grad: Variable<B>) {
+    fn add_to_leaf(&mut self, var: &'a Variable<B>, leaf: &LeafNode<B>, grad: G) {
         let index = if leaf.owner == self.thread {
             if leaf.visit_pass.load(Ordering::Relaxed) == self.pass {
                 Some(leaf.visit_slot.load(Ordering::Relaxed))
@@ -312,14 +460,17 @@ impl<'a, B: Backend> Pending<'a, B> {
             }
         };
         match index {
-            Some(i) => accumulate(&mut self.leaves[i as usize].1, grad),
+            Some(i) => self.leaves[i as usize].1.accumulate(grad),
             None => self.leaves.push((var, grad)),
         }
     }
 
     /// The op node with the largest `seq` still pending, and its gradient.
     #[inline]
-    fn pop(&mut self) -> Option<Queued<'a, B>> {
+    fn pop(&mut self) -> Option<Queued<'a, B, G>> {
+        if self.far_order.is_empty() {
+            return self.dense.pop();
+        }
         let dense_seq = self.dense.newest_seq();
         let far_seq = self.far_order.peek().map(|&(seq, _)| seq);
         match (dense_seq, far_seq) {
@@ -330,7 +481,7 @@ impl<'a, B: Backend> Pending<'a, B> {
         }
     }
 
-    fn pop_far(&mut self) -> Option<Queued<'a, B>> {
+    fn pop_far(&mut self) -> Option<Queued<'a, B, G>> {
         let (_, Reverse(i)) = self.far_order.pop()?;
         let entry = self.far[i].take();
         if let Some((var, _)) = &entry {
@@ -340,32 +491,18 @@ impl<'a, B: Backend> Pending<'a, B> {
     }
 }
 
-impl<B: Backend> Drop for Pending<'_, B> {
+impl<B: Backend, G: Pendable> Drop for Pending<'_, B, G> {
     fn drop(&mut self) {
         let _ = PASSES_RUNNING.try_with(|n| n.set(n.get() - 1));
         let empty = SeqTable::new(0, Vec::new());
         let slots = std::mem::replace(&mut self.dense, empty).into_slots();
-        keep::<DenseSlot<B>>(relabel(slots));
+        keep::<DenseSlot<B, G>>(relabel(slots));
     }
 }
 
 /// A slot of the dense table as it is kept between passes: empty, so the lifetime of the
 /// borrows it held no longer matters (see [`relabel`]).
-type DenseSlot<B> = Option<Queued<'static, B>>;
-
-/// Adds a contribution into a pending gradient. Unless the pass is recorded, both are
-/// constants of one shape, and adding the values directly skips the op's checks and
-/// dispatch: a tenth of a scalar backward pass, which sums a gradient for every reuse of
-/// a value or parameter.
-fn accumulate<B: Backend>(sum: &mut Variable<B>, grad: Variable<B>) {
-    if let (Inner::Constant(total), Inner::Constant(g)) = (&mut sum.inner, &grad.inner) {
-        if B::shape(total) == B::shape(g) {
-            *total = B::binary(BinaryOp::Add, total, g);
-            return;
-        }
-    }
-    *sum = &*sum + grad;
-}
+type DenseSlot<B, G> = Option<Queued<'static, B, G>>;
 
 /// How many nodes [`largest_value_near`] looks at.
 const PROBE_NODES: usize = 64;

@@ -21,7 +21,8 @@ pub type Derivative<B> =
 /// An elementwise op's derivative on plain values, for backward passes that are not
 /// recorded: `on_values(i, inputs, grad)` returns the value that `derivative(i, inputs,
 /// output, grad)` would hold, to the bit, when `grad` and every input have the output's
-/// shape. It skips building `Variable`s and the op's checks and dispatch: 4-5% of W5's
+/// shape. It is recorded only where every input has the output's shape, so the backward
+/// pass checks `grad`'s alone. It skips building `Variable`s and the op's checks and dispatch: 4-5% of W5's
 /// step (a scalar graph of adds and multiplies).
 pub(crate) type ValueDerivative<B> = fn(
     usize,
@@ -68,7 +69,8 @@ pub(crate) struct OpNode<B: Backend> {
     pub(crate) elementwise: bool,
     pub(crate) inputs: Inputs<B>,
     pub(crate) derivative: Box<Derivative<B>>,
-    /// The same derivative on values, where the op has one (see [`ValueDerivative`]).
+    /// The same derivative on values, where the op has one and no input was broadcast
+    /// (see [`ValueDerivative`]).
     pub(crate) on_values: Option<ValueDerivative<B>>,
 }
 

@@ -35,10 +35,12 @@ impl<T> SeqTable<T> {
     /// The slot of the node of `seq`, or `None` if it does not fit the table.
     #[inline]
     pub(crate) fn slot(&mut self, seq: u64) -> Option<&mut Option<T>> {
-        if seq > self.top || self.top - seq >= (MIN_WINDOW + 4 * self.slots.len()) as u64 {
+        // A `seq` above the top wraps to a distance beyond any window.
+        let distance = self.top.wrapping_sub(seq);
+        if distance >= (MIN_WINDOW + 4 * self.slots.len()) as u64 {
             return None;
         }
-        let j = (self.top - seq) as usize;
+        let j = distance as usize;
         if j >= self.slots.len() {
             self.slots.resize_with(j + 1, || None);
         }

@@ -169,6 +169,14 @@ impl<B: Backend> Variable<B> {
         }
     }
 
+    /// The value, taken out of a constant without a copy.
+    pub(crate) fn into_value(self) -> B::Tensor {
+        match self.inner {
+            Inner::Constant(value) => value,
+            Inner::Tracked(node) => Self::from_node(node).value(),
+        }
+    }
+
     /// The value, borrowed where it can be (constants and op results hold theirs
     /// immutably) and cloned only for leaves, whose value sits in a replaceable
     /// [`LeafCell`]: what ops read their inputs through.

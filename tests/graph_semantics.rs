@@ -203,6 +203,27 @@ fn grad_serves_repeated_and_intermediate_targets() {
     );
 }
 
+/// A gradient reaches an intermediate result in whatever shape its consumers gave it (the
+/// derivative of a sum is a single broadcast number); the captured gradient is still
+/// expanded to the target's shape, recorded or not.
+#[test]
+fn grad_of_an_intermediate_has_its_shape() {
+    type T = Variable<ferrograd_ndarray::NdArray<f64>>;
+    let x = T::from_vec(vec![0.5, -1.0, 2.0], &[3])
+        .unwrap()
+        .requires_grad();
+    let h = x.tanh();
+    let f = h.sum();
+    for create_graph in [false, true] {
+        let g = autograd::grad(&f, &[&h, &x], None, create_graph);
+        assert_eq!(g[0].shape(), [3], "create_graph {create_graph}");
+        assert_eq!(g[0].to_vec(), [1.0, 1.0, 1.0]);
+        for (got, x) in g[1].to_vec().into_iter().zip([0.5f64, -1.0, 2.0]) {
+            assert!((got - (1.0 - x.tanh().powi(2))).abs() < 1e-15);
+        }
+    }
+}
+
 /// The graph of a result lives exactly as long as its handles.
 #[test]
 fn dropping_the_result_frees_the_graph() {

@@ -8,12 +8,20 @@ impl<B: Backend> Variable<B> {
     /// Computes `op(self, rhs)` with broadcasting, after checking that the shapes broadcast.
     #[track_caller]
     pub(crate) fn broadcast_kernel(&self, rhs: &Self, op: BinaryOp, name: &str) -> B::Tensor {
+        self.broadcast_kernel_same(rhs, op, name).0
+    }
+
+    /// [`broadcast_kernel`](Self::broadcast_kernel), and whether the two shapes were the
+    /// same (nothing was broadcast).
+    #[track_caller]
+    fn broadcast_kernel_same(&self, rhs: &Self, op: BinaryOp, name: &str) -> (B::Tensor, bool) {
         let (a, b) = (self.value_ref(), rhs.value_ref());
         let (sa, sb) = (B::shape(&a), B::shape(&b));
-        if sa != sb && broadcast_shapes(sa, sb).is_none() {
+        let same = sa == sb;
+        if !same && broadcast_shapes(sa, sb).is_none() {
             panic!("{name}: shapes {sa:?} and {sb:?} cannot be broadcast together");
         }
-        B::binary(op, &a, &b)
+        (B::binary(op, &a, &b), same)
     }
 
     /// `self + rhs`, broadcasting (also the `+` operator).
@@ -22,7 +30,7 @@ impl<B: Backend> Variable<B> {
     /// If the shapes do not broadcast.
     #[track_caller]
     pub fn add(&self, rhs: &Self) -> Self {
-        let value = self.broadcast_kernel(rhs, BinaryOp::Add, "add");
+        let value = self.broadcast_kernel_same(rhs, BinaryOp::Add, "add");
         Self::elementwise_binary_op_on_values(
             self,
             rhs,
@@ -40,7 +48,7 @@ impl<B: Backend> Variable<B> {
     /// If the shapes do not broadcast.
     #[track_caller]
     pub fn sub(&self, rhs: &Self) -> Self {
-        let value = self.broadcast_kernel(rhs, BinaryOp::Sub, "sub");
+        let value = self.broadcast_kernel_same(rhs, BinaryOp::Sub, "sub");
         Self::elementwise_binary_op_on_values(
             self,
             rhs,
@@ -61,7 +69,7 @@ impl<B: Backend> Variable<B> {
     /// If the shapes do not broadcast.
     #[track_caller]
     pub fn mul(&self, rhs: &Self) -> Self {
-        let value = self.broadcast_kernel(rhs, BinaryOp::Mul, "mul");
+        let value = self.broadcast_kernel_same(rhs, BinaryOp::Mul, "mul");
         Self::elementwise_binary_op_on_values(
             self,
             rhs,

@@ -233,13 +233,14 @@ impl<B: Backend> Variable<B> {
 
     /// Like [`elementwise_binary_op`](Self::elementwise_binary_op), with the derivatives
     /// also given on values (`on_values`, see [`ValueDerivative`]), which unrecorded
-    /// backward passes use where no input is broadcast.
+    /// backward passes use. `value` comes with whether `a` and `b` had the same shape; the
+    /// derivative on values is recorded only then (when neither was broadcast).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn elementwise_binary_op_on_values<FA, FB>(
         a: &Self,
         b: &Self,
         name: &'static str,
-        value: B::Tensor,
+        (value, same_shapes): (B::Tensor, bool),
         da: FA,
         db: FB,
         on_values: ValueDerivative<B>,
@@ -248,7 +249,8 @@ impl<B: Backend> Variable<B> {
         FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
         FB: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
     {
-        Self::record_binary(a, b, name, value, true, (da, db), Some(on_values))
+        let on_values = same_shapes.then_some(on_values);
+        Self::record_binary(a, b, name, value, true, (da, db), on_values)
     }
 
     fn record_binary<FA, FB>(
