@@ -364,20 +364,15 @@ impl<'a, B: Backend, G: Pendable> Pending<'a, B, G> {
     ///
     /// [`add_elsewhere`]: Self::add_elsewhere
     #[inline]
-    fn add(&mut self, var: &'a Variable<B>, grad: G) {
+    fn add(&mut self, var: &'a Variable<B>, mut grad: G) {
         let node = tracked(var);
         match &node.kind {
-            NodeKind::Op(_) if self.far_index.is_empty() => match self.dense.slot(node.seq) {
-                Some(slot @ None) => {
-                    *slot = Some((var, grad));
-                    return;
+            NodeKind::Op(_) if self.far_index.is_empty() => {
+                match self.add_dense(var, node.seq, grad) {
+                    Ok(()) => return,
+                    Err(back) => grad = back,
                 }
-                Some(Some((held, sum))) if held.same_node(var) => {
-                    sum.accumulate(grad);
-                    return;
-                }
-                _ => {}
-            },
+            }
             // A leaf of this thread this pass has already reached.
             NodeKind::Leaf(leaf)
                 if leaf.owner == self.thread
@@ -393,28 +388,37 @@ impl<'a, B: Backend, G: Pendable> Pending<'a, B, G> {
     }
 
     #[inline(never)]
-    fn add_elsewhere(&mut self, var: &'a Variable<B>, grad: G) {
+    fn add_elsewhere(&mut self, var: &'a Variable<B>, mut grad: G) {
         let node = tracked(var);
         match &node.kind {
             NodeKind::Leaf(leaf) => self.add_to_leaf(var, leaf, grad),
             NodeKind::Op(_) => {
                 if !self.is_far(node) {
-                    match self.dense.slot(node.seq) {
-                        Some(slot @ None) => {
-                            *slot = Some((var, grad));
-                            return;
-                        }
-                        Some(Some((held, sum))) if held.same_node(var) => {
-                            sum.accumulate(grad);
-                            return;
-                        }
-                        // Outside the table, or another thread's node drew the same seq:
-                        // this one goes far.
-                        _ => {}
+                    match self.add_dense(var, node.seq, grad) {
+                        Ok(()) => return,
+                        Err(back) => grad = back,
                     }
                 }
                 self.add_far(var, node, grad);
             }
+        }
+    }
+
+    /// Adds `grad` for the op node `var` (of `seq`) in the dense table, or gives it back
+    /// if the node is outside the table or another thread's node drew the same `seq` (it
+    /// then goes far).
+    #[inline]
+    fn add_dense(&mut self, var: &'a Variable<B>, seq: u64, grad: G) -> Result<(), G> {
+        match self.dense.slot(seq) {
+            Some(slot @ None) => {
+                *slot = Some((var, grad));
+                Ok(())
+            }
+            Some(Some((held, sum))) if held.same_node(var) => {
+                sum.accumulate(grad);
+                Ok(())
+            }
+            _ => Err(grad),
         }
     }
 
