@@ -25,7 +25,7 @@
 
 use crate::backend::{Backend, BinaryOp};
 use crate::grad_mode::with_grad_mode;
-use crate::node::{new_pass, thread_tag, LeafNode, Node, NodeKind};
+use crate::node::{new_pass, thread_tag, LeafNode, Node, NodeKind, OpNode};
 use crate::seq_table::SeqTable;
 use crate::shape::{broadcasts_to, numel};
 use crate::variable::Variable;
@@ -96,18 +96,7 @@ fn recorded_pass<B: Backend>(
         if captures.wanted() {
             captures.offer(output, &materialize(grad.clone(), output));
         }
-        let grad = if op.elementwise {
-            grad
-        } else {
-            materialize(grad, output)
-        };
-        let inputs = op.inputs.as_slice();
-        for (i, input) in inputs.iter().enumerate() {
-            if input.is_tracked() {
-                let g = reduce_to_input((op.derivative)(i, inputs, output, &grad), input);
-                pending.add(input, g);
-            }
-        }
+        derive_by_variables(op, output, grad, &mut pending, |g| g);
     }
     finish_leaves(std::mem::take(&mut pending.leaves), captures, write_leaves);
 }
@@ -145,26 +134,39 @@ fn value_pass<B: Backend>(
                     }
                 }
             }
-            _ => {
-                let grad = Variable::constant(grad);
-                let grad = if op.elementwise {
-                    grad
-                } else {
-                    materialize(grad, output)
-                };
-                for (i, input) in inputs.iter().enumerate() {
-                    if input.is_tracked() {
-                        let g = reduce_to_input((op.derivative)(i, inputs, output, &grad), input);
-                        pending.add(input, Value(g.into_value()));
-                    }
-                }
-            }
+            _ => derive_by_variables(op, output, Variable::constant(grad), &mut pending, |g| {
+                Value(g.into_value())
+            }),
         }
     }
     let leaves = std::mem::take(&mut pending.leaves)
         .into_iter()
         .map(|(leaf, Value(g))| (leaf, Variable::constant(g)));
     finish_leaves(leaves, captures, write_leaves);
+}
+
+/// Hands `grad`, the gradient of `output` (the result of `op`), on to the op's tracked
+/// inputs through its `Variable` derivative: each input's gradient brought to the input's
+/// shape, and queued as `pendable` makes it.
+fn derive_by_variables<'a, B: Backend, G: Pendable>(
+    op: &'a OpNode<B>,
+    output: &'a Variable<B>,
+    grad: Variable<B>,
+    pending: &mut Pending<'a, B, G>,
+    pendable: impl Fn(Variable<B>) -> G,
+) {
+    let grad = if op.elementwise {
+        grad
+    } else {
+        materialize(grad, output)
+    };
+    let inputs = op.inputs.as_slice();
+    for (i, input) in inputs.iter().enumerate() {
+        if input.is_tracked() {
+            let g = reduce_to_input((op.derivative)(i, inputs, output, &grad), input);
+            pending.add(input, pendable(g));
+        }
+    }
 }
 
 /// Hands each leaf its gradient, expanded to the leaf's shape: to the captures, and into

@@ -22,8 +22,8 @@ pub type Derivative<B> =
 /// recorded: `on_values(i, inputs, grad)` returns the value that `derivative(i, inputs,
 /// output, grad)` would hold, to the bit, when `grad` and every input have the output's
 /// shape. It is recorded only where every input has the output's shape, so the backward
-/// pass checks `grad`'s alone. It skips building `Variable`s and the op's checks and dispatch: 4-5% of W5's
-/// step (a scalar graph of adds and multiplies).
+/// pass checks `grad`'s alone. It skips building `Variable`s and the op's checks and
+/// dispatch: 4-5% of W5's step (a scalar graph of adds and multiplies).
 pub(crate) type ValueDerivative<B> = fn(
     usize,
     &[Variable<B>],
