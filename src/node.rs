@@ -6,7 +6,7 @@ use crate::seq_table::SeqTable;
 use crate::variable::Variable;
 use crate::vec_reuse::{keep, take_kept};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// The derivative rule of an op, recorded with its result.
@@ -224,7 +224,7 @@ impl<B: Backend> Drop for Node<B> {
                 && pool.len() < node_pool::CAPACITY
                 && matches!(node.kind, NodeKind::Op(_));
             if poolable {
-                if let Some(inner) = Arc::get_mut(&mut node) {
+                if let Some(inner) = unique_mut(&mut node) {
                     inner.release_children(&mut orphans);
                     inner.retire();
                     pool.push(node);
@@ -240,6 +240,31 @@ impl<B: Backend> Drop for Node<B> {
         orphans.give_back();
         node_pool::give_back(pool);
     }
+}
+
+/// `Arc::get_mut` without its atomic read-modify-write: the node, if `node` is the only
+/// handle on it.
+///
+/// `Arc::get_mut` locks the weak count (a `lock cmpxchg` and a store) to keep a `Weak`
+/// from upgrading meanwhile. No `Weak` of a node is ever made in this crate (nodes are
+/// crate-private, and nothing calls `Arc::downgrade` on them), so a strong count of 1,
+/// read while this thread holds that one handle mutably, cannot change behind its back.
+/// On the Intel Xeon of BENCHMARKS.md, where an atomic read-modify-write costs about 20
+/// cycles, a scalar graph makes two such checks per node (one when the pool hands it out,
+/// one when the graph is freed).
+pub(crate) fn unique_mut<B: Backend>(node: &mut Arc<Node<B>>) -> Option<&mut Node<B>> {
+    if Arc::strong_count(node) != 1 {
+        return None;
+    }
+    // Pairs with the `Release` decrement of a handle dropped on another thread, so that
+    // its writes to the node happen before ours (as in `Arc`'s own drop).
+    fence(Ordering::Acquire);
+    // SAFETY: the strong count is 1, and `node` is borrowed mutably, so no other `Arc` on
+    // this allocation exists or can be made (cloning needs a handle), and no `Weak` exists
+    // (see above) that could upgrade. The pointer comes from the `Arc`, which allows
+    // writes through it when it is unique, as `Arc::get_mut` does; the borrow lives no
+    // longer than `node`'s.
+    Some(unsafe { &mut *Arc::as_ptr(node).cast_mut() })
 }
 
 /// The nodes a drop has yet to empty. Where the backend pools its nodes, they are handed

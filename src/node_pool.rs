@@ -17,7 +17,7 @@
 //! few and large, and their arrays must be freed at once.
 
 use crate::backend::Backend;
-use crate::node::Node;
+use crate::node::{unique_mut, Node};
 use std::any::Any;
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -62,7 +62,7 @@ fn with_pool<B: Backend, R>(f: impl FnOnce(&mut Pool<B>) -> R) -> Option<R> {
 pub(crate) fn allocate<B: Backend>(node: Node<B>) -> Arc<Node<B>> {
     if enabled::<B>() {
         if let Some(mut slot) = with_pool::<B, _>(Vec::pop).flatten() {
-            if let Some(place) = Arc::get_mut(&mut slot) {
+            if let Some(place) = unique_mut(&mut slot) {
                 // A retired node owns no memory (see `Node::retire`), so forgetting it
                 // loses nothing and skips running its drop for nothing.
                 std::mem::forget(std::mem::replace(place, node));

@@ -107,6 +107,45 @@ fn operators_take_numbers_on_either_side() {
     assert_eq!(neg.item(), -2.0);
 }
 
+/// Operators move operands taken by value into the graph instead of cloning them: the
+/// values and gradients must be those of the same expression on references.
+#[test]
+fn operands_taken_by_value_match_borrowed_ones() {
+    let (a, b) = (leaf(1.5), leaf(-0.75));
+    let borrowed = {
+        let mut y = &a * &b + &a - &b / &a;
+        y += &b;
+        y *= &a;
+        y - &a * &a
+    };
+    let owned = {
+        let mut y = a.clone() * b.clone() + a.clone() - b.clone() / a.clone();
+        y += b.clone();
+        y *= a.clone();
+        y - a.clone() * a.clone()
+    };
+    assert_eq!(owned.item().to_bits(), borrowed.item().to_bits());
+    assert_eq!(owned.node_count(), borrowed.node_count());
+    let by_refs = autograd::grad(&borrowed, &[&a, &b], None, false);
+    let by_values = autograd::grad(&owned, &[&a, &b], None, false);
+    for (r, v) in by_refs.iter().zip(&by_values) {
+        assert_eq!(v.item().to_bits(), r.item().to_bits());
+    }
+    // y = u·a − a² with u = ab + a − b/a + b, by hand at a = 1.5, b = −0.75:
+    // ∂y/∂a = (b + 1 + b/a²)·a + u − 2a, ∂y/∂b = (a − 1/a + 1)·a.
+    let (x, w) = (1.5_f64, -0.75_f64);
+    let dy_da = (w + 1.0 + w / (x * x)) * x + (x * w + x - w / x + w) - 2.0 * x;
+    let dy_db = (x - 1.0 / x + 1.0) * x;
+    assert!((by_values[0].item() - dy_da).abs() < 1e-14);
+    assert!((by_values[1].item() - dy_db).abs() < 1e-14);
+    // Constants taken by value, and a plain number, on either side.
+    let c = V::scalar(4.0);
+    let z = c.clone() * a.clone() + 2.0 - (V::scalar(1.0) - c);
+    assert_eq!(z.item(), 4.0 * 1.5 + 2.0 - (1.0 - 4.0));
+    z.backward();
+    assert_eq!(grad_of(&a), 4.0);
+}
+
 #[test]
 fn sums_of_variables() {
     let xs: Vec<V> = (1..=4).map(|i| leaf(i as f64)).collect();
@@ -224,18 +263,21 @@ fn grad_of_an_intermediate_has_its_shape() {
     }
 }
 
+/// Counts its drops: captured by a derivative, it shows when a graph node is freed.
+struct Witness(&'static AtomicUsize);
+
+impl Drop for Witness {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
 /// The graph of a result lives exactly as long as its handles.
 #[test]
 fn dropping_the_result_frees_the_graph() {
     static DROPPED: AtomicUsize = AtomicUsize::new(0);
-    struct Witness;
-    impl Drop for Witness {
-        fn drop(&mut self) {
-            DROPPED.fetch_add(1, Ordering::SeqCst);
-        }
-    }
     let x = leaf(1.0);
-    let witness = Arc::new(Witness);
+    let witness = Arc::new(Witness(&DROPPED));
     let tagged = {
         let witness = Arc::clone(&witness);
         V::from_op("tag", x.item(), &[&x], move |_, _, _, g| {
@@ -259,6 +301,33 @@ fn dropping_the_result_frees_the_graph() {
         "the graph was freed with the loss"
     );
     assert!(x.grad().is_some(), "the leaf keeps its gradient");
+}
+
+/// A graph node shared with another thread is freed by whichever thread lets go of it
+/// last, with everything it holds (the drop's uniqueness check reads the reference count
+/// without locking it).
+#[test]
+fn a_graph_shared_with_another_thread_is_freed_by_the_last_holder() {
+    static DROPPED: AtomicUsize = AtomicUsize::new(0);
+    let x = leaf(0.5);
+    for round in 1..=50 {
+        let witness = Witness(&DROPPED);
+        let tagged = V::from_op("tag", x.item(), &[&x], move |_, _, _, g| {
+            let _keep = &witness;
+            g.clone()
+        });
+        // Owned operands: the chain holds `tagged` only through the graph.
+        let chain = (0..100).fold(tagged, |acc, _| acc * 1.0 + x.clone());
+        let shared = chain.clone();
+        let other = std::thread::spawn(move || {
+            let y = shared.tanh();
+            y.item()
+        });
+        drop(chain);
+        let y = other.join().expect("the other thread");
+        assert!(y.is_finite());
+        assert_eq!(DROPPED.load(Ordering::SeqCst), round, "round {round}");
+    }
 }
 
 /// Threads build their own graphs over shared parameters and accumulate into them.

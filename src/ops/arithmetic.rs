@@ -1,6 +1,7 @@
 //! Binary arithmetic with broadcasting: `add sub mul div pow maximum minimum`, and `neg`.
 
 use crate::backend::{Backend, BinaryOp, UnaryOp};
+use crate::ops::Operand;
 use crate::shape::broadcast_shapes;
 use crate::variable::Variable;
 
@@ -30,10 +31,18 @@ impl<B: Backend> Variable<B> {
     /// If the shapes do not broadcast.
     #[track_caller]
     pub fn add(&self, rhs: &Self) -> Self {
-        let value = self.broadcast_kernel_same(rhs, BinaryOp::Add, "add");
+        Self::add_operands(self, rhs)
+    }
+
+    /// [`add`](Self::add) on operands borrowed or taken (the operators take theirs).
+    #[track_caller]
+    pub(crate) fn add_operands(a: impl Operand<B>, b: impl Operand<B>) -> Self {
+        let value = a
+            .variable()
+            .broadcast_kernel_same(b.variable(), BinaryOp::Add, "add");
         Self::elementwise_binary_op_on_values(
-            self,
-            rhs,
+            a,
+            b,
             "add",
             value,
             |_, _, _, g| g.clone(),
@@ -48,10 +57,18 @@ impl<B: Backend> Variable<B> {
     /// If the shapes do not broadcast.
     #[track_caller]
     pub fn sub(&self, rhs: &Self) -> Self {
-        let value = self.broadcast_kernel_same(rhs, BinaryOp::Sub, "sub");
+        Self::sub_operands(self, rhs)
+    }
+
+    /// [`sub`](Self::sub) on operands borrowed or taken (the operators take theirs).
+    #[track_caller]
+    pub(crate) fn sub_operands(a: impl Operand<B>, b: impl Operand<B>) -> Self {
+        let value = a
+            .variable()
+            .broadcast_kernel_same(b.variable(), BinaryOp::Sub, "sub");
         Self::elementwise_binary_op_on_values(
-            self,
-            rhs,
+            a,
+            b,
             "sub",
             value,
             |_, _, _, g| g.clone(),
@@ -69,10 +86,18 @@ impl<B: Backend> Variable<B> {
     /// If the shapes do not broadcast.
     #[track_caller]
     pub fn mul(&self, rhs: &Self) -> Self {
-        let value = self.broadcast_kernel_same(rhs, BinaryOp::Mul, "mul");
+        Self::mul_operands(self, rhs)
+    }
+
+    /// [`mul`](Self::mul) on operands borrowed or taken (the operators take theirs).
+    #[track_caller]
+    pub(crate) fn mul_operands(a: impl Operand<B>, b: impl Operand<B>) -> Self {
+        let value = a
+            .variable()
+            .broadcast_kernel_same(b.variable(), BinaryOp::Mul, "mul");
         Self::elementwise_binary_op_on_values(
-            self,
-            rhs,
+            a,
+            b,
             "mul",
             value,
             |_, b, _, g| g * b,
@@ -87,10 +112,18 @@ impl<B: Backend> Variable<B> {
     /// If the shapes do not broadcast.
     #[track_caller]
     pub fn div(&self, rhs: &Self) -> Self {
-        let value = self.broadcast_kernel(rhs, BinaryOp::Div, "div");
+        Self::div_operands(self, rhs)
+    }
+
+    /// [`div`](Self::div) on operands borrowed or taken (the operators take theirs).
+    #[track_caller]
+    pub(crate) fn div_operands(a: impl Operand<B>, b: impl Operand<B>) -> Self {
+        let value = a
+            .variable()
+            .broadcast_kernel(b.variable(), BinaryOp::Div, "div");
         Self::elementwise_binary_op(
-            self,
-            rhs,
+            a,
+            b,
             "div",
             value,
             // d(a/b)/da = 1/b

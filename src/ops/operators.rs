@@ -2,8 +2,9 @@
 //! either side, and unary `-`.
 //!
 //! One macro stamps out, for each operator, the impls for every pairing of `Variable<B>`,
-//! `&Variable<B>` and `f64`, all forwarding to the named method (`add`, `sub`, ...), which
-//! holds the op and its derivative. Plain numbers become rank-0 constants and broadcast.
+//! `&Variable<B>` and `f64`, all forwarding to the op (`add`, `sub`, ...), which holds its
+//! derivative. Operands taken by value are moved into the graph rather than cloned (see
+//! `ops::Operand`). Plain numbers become rank-0 constants and broadcast.
 //!
 //! Plain numbers are `f64` whatever the backend's element type (as Python floats are in
 //! PyTorch), so that `2.0 * &x` and `(1.0 - &x).square()` compile in generic code and on
@@ -23,91 +24,91 @@ impl<B: Backend> Variable<B> {
 }
 
 macro_rules! operator {
-    ($Trait:ident, $method:ident, $Assign:ident, $assign:ident) => {
+    ($Trait:ident, $method:ident, $operands:ident, $Assign:ident, $assign:ident) => {
         impl<B: Backend> $Trait<Variable<B>> for Variable<B> {
             type Output = Variable<B>;
             #[track_caller]
             fn $method(self, rhs: Variable<B>) -> Variable<B> {
-                Variable::$method(&self, &rhs)
+                Variable::$operands(self, rhs)
             }
         }
         impl<B: Backend> $Trait<&Variable<B>> for Variable<B> {
             type Output = Variable<B>;
             #[track_caller]
             fn $method(self, rhs: &Variable<B>) -> Variable<B> {
-                Variable::$method(&self, rhs)
+                Variable::$operands(self, rhs)
             }
         }
         impl<B: Backend> $Trait<Variable<B>> for &Variable<B> {
             type Output = Variable<B>;
             #[track_caller]
             fn $method(self, rhs: Variable<B>) -> Variable<B> {
-                Variable::$method(self, &rhs)
+                Variable::$operands(self, rhs)
             }
         }
         impl<B: Backend> $Trait<&Variable<B>> for &Variable<B> {
             type Output = Variable<B>;
             #[track_caller]
             fn $method(self, rhs: &Variable<B>) -> Variable<B> {
-                Variable::$method(self, rhs)
+                Variable::$operands(self, rhs)
             }
         }
         impl<B: Backend> $Assign<Variable<B>> for Variable<B> {
             #[track_caller]
             fn $assign(&mut self, rhs: Variable<B>) {
-                *self = Variable::$method(self, &rhs);
+                *self = Variable::$operands(&*self, rhs);
             }
         }
         impl<B: Backend> $Assign<&Variable<B>> for Variable<B> {
             #[track_caller]
             fn $assign(&mut self, rhs: &Variable<B>) {
-                *self = Variable::$method(self, rhs);
+                *self = Variable::$operands(&*self, rhs);
             }
         }
-        operator!(@number $Trait, $method, $Assign, $assign, f64);
+        operator!(@number $Trait, $method, $operands, $Assign, $assign, f64);
     };
-    (@number $Trait:ident, $method:ident, $Assign:ident, $assign:ident, $num:ty) => {
+    (@number $Trait:ident, $method:ident, $operands:ident, $Assign:ident, $assign:ident, $num:ty) => {
         impl<B: Backend> $Trait<$num> for Variable<B> {
             type Output = Variable<B>;
             #[track_caller]
             fn $method(self, rhs: $num) -> Variable<B> {
-                Variable::$method(&self, &Variable::number(rhs))
+                Variable::$operands(self, Variable::number(rhs))
             }
         }
         impl<B: Backend> $Trait<$num> for &Variable<B> {
             type Output = Variable<B>;
             #[track_caller]
             fn $method(self, rhs: $num) -> Variable<B> {
-                Variable::$method(self, &Variable::number(rhs))
+                Variable::$operands(self, Variable::number(rhs))
             }
         }
         impl<B: Backend> $Trait<Variable<B>> for $num {
             type Output = Variable<B>;
             #[track_caller]
             fn $method(self, rhs: Variable<B>) -> Variable<B> {
-                Variable::$method(&Variable::number(self), &rhs)
+                Variable::$operands(Variable::number(self), rhs)
             }
         }
         impl<B: Backend> $Trait<&Variable<B>> for $num {
             type Output = Variable<B>;
             #[track_caller]
             fn $method(self, rhs: &Variable<B>) -> Variable<B> {
-                Variable::$method(&Variable::number(self), rhs)
+                Variable::$operands(Variable::number(self), rhs)
             }
         }
         impl<B: Backend> $Assign<$num> for Variable<B> {
             #[track_caller]
             fn $assign(&mut self, rhs: $num) {
-                *self = Variable::$method(self, &Variable::number(rhs));
+                *self = Variable::$operands(&*self, Variable::number(rhs));
             }
         }
     };
 }
 
-operator!(Add, add, AddAssign, add_assign);
-operator!(Sub, sub, SubAssign, sub_assign);
-operator!(Mul, mul, MulAssign, mul_assign);
-operator!(Div, div, DivAssign, div_assign);
+operator!(Add, add, add_operands, AddAssign, add_assign);
+operator!(Sub, sub, sub_operands, SubAssign, sub_assign);
+operator!(Mul, mul, mul_operands, MulAssign, mul_assign);
+operator!(Div, div, div_operands, DivAssign, div_assign);
 
 impl<B: Backend> Neg for Variable<B> {
     type Output = Variable<B>;
