@@ -176,6 +176,15 @@ pub(crate) mod x86 {
     use super::{DOT_COLS, DOT_ROWS, STRIP, STRIP_ROWS};
     use std::arch::x86_64::*;
 
+    /// How many steps along the summation axis ahead the packed tiles ask for their
+    /// strip's rows (two cache lines per step). On the Intel Xeon of BENCHMARKS.md the
+    /// tile waited on its strip from the level-2 cache: with the hint W2's `n = 1024`
+    /// product went from 279-289 to 338-372 GFLOP/s and W1L's step from 22.0-22.6 to
+    /// 18.8-19.8 ms (alternated criterion runs; 8 steps ahead gave 316-340 and 19.6-20.1,
+    /// 24 and 32 no more than 16). The unpacked strip form, whose rows lie a matrix row
+    /// apart, measured the same with and without it on W1, so it goes without.
+    const PREFETCH_STEPS: usize = 16;
+
     /// Raw operands of `c[m, n] = a[m, k] · b[k, n]`; strides in elements, (row, column).
     pub struct Operands {
         pub a: *const f32,
@@ -228,14 +237,14 @@ pub(crate) mod x86 {
             let masks = (lane_mask(width), lane_mask(width.saturating_sub(16)));
             if width == STRIP {
                 for i in (0..whole).step_by(STRIP_ROWS) {
-                    strip_tile::<STRIP_ROWS, true>(ops, i, j, masks);
+                    strip_tile::<STRIP_ROWS, true, false>(ops, i, j, masks);
                 }
-                by_count!(ops.m - whole; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS, true>(ops, whole, j, masks));
+                by_count!(ops.m - whole; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS, true, false>(ops, whole, j, masks));
             } else {
                 for i in (0..whole).step_by(STRIP_ROWS) {
-                    strip_tile::<STRIP_ROWS, false>(ops, i, j, masks);
+                    strip_tile::<STRIP_ROWS, false, false>(ops, i, j, masks);
                 }
-                by_count!(ops.m - whole; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS, false>(ops, whole, j, masks));
+                by_count!(ops.m - whole; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS, false, false>(ops, whole, j, masks));
             }
         }
     }
@@ -244,13 +253,13 @@ pub(crate) mod x86 {
     /// one chain of fused multiply-adds per element, `p` in order. `WHOLE` when the strip
     /// is 32 columns wide: plain loads, since masked ones (needed for a narrower last
     /// strip) run slower on this machine (the dot form went from 94 to 110 GFLOP/s on one
-    /// thread without them).
+    /// thread without them). `PREFETCH` asks for `b`'s rows [`PREFETCH_STEPS`] ahead.
     ///
     /// # Safety
     /// As [`strips`], with `i + ROWS ≤ m`, `j < n`, and `j + 32 ≤ n` if `WHOLE`.
     #[inline]
     #[target_feature(enable = "avx512f")]
-    unsafe fn strip_tile<const ROWS: usize, const WHOLE: bool>(
+    unsafe fn strip_tile<const ROWS: usize, const WHOLE: bool, const PREFETCH: bool>(
         ops: &Operands,
         i: usize,
         j: usize,
@@ -271,6 +280,12 @@ pub(crate) mod x86 {
                     _mm512_maskz_loadu_ps(high, b.wrapping_add(16)),
                 )
             };
+            if PREFETCH {
+                // A hint only: addresses past the strip's end are never faulted on.
+                let ahead = b.wrapping_add(ops.b_strides.0 * PREFETCH_STEPS);
+                _mm_prefetch::<_MM_HINT_T0>(ahead.cast());
+                _mm_prefetch::<_MM_HINT_T0>(ahead.wrapping_add(16).cast());
+            }
             for (r, acc) in acc.iter_mut().enumerate() {
                 let s = _mm512_set1_ps(*a.add(r * a_row));
                 acc[0] = _mm512_fmadd_ps(s, b_low, acc[0]);
@@ -326,9 +341,9 @@ pub(crate) mod x86 {
                     n: width,
                 };
                 if rows == STRIP_ROWS {
-                    strip_tile::<STRIP_ROWS, true>(&ops, 0, 0, masks);
+                    strip_tile::<STRIP_ROWS, true, true>(&ops, 0, 0, masks);
                 } else {
-                    by_count!(rows; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS, true>(&ops, 0, 0, masks));
+                    by_count!(rows; 1 2 3 4 5 6 7 8 9 10 11; ROWS => strip_tile::<ROWS, true, true>(&ops, 0, 0, masks));
                 }
             }
         }
