@@ -70,7 +70,7 @@ impl Value {
             inputs,
         };
         if let Some(mut slot) = POOL.with_borrow_mut(Vec::pop) {
-            if let Some(place) = Arc::get_mut(&mut slot) {
+            if let Some(place) = unique_mut(&mut slot) {
                 // The pooled node has no children left: dropping it frees nothing.
                 *place = node;
                 return Value::Tracked(slot);
@@ -92,11 +92,22 @@ impl Value {
     }
 
     fn binary(op: Op, a: &Value, b: &Value, value: f64) -> Value {
+        Value::binary_owned(op, a.clone(), b.clone(), value)
+    }
+
+    /// As ferrograd's operators do with operands taken by value: moved into the node, no
+    /// reference count changed.
+    fn binary_owned(op: Op, a: Value, b: Value, value: f64) -> Value {
         if a.is_tracked() || b.is_tracked() {
-            Value::node(op, value, [a.clone(), b.clone()])
+            Value::node(op, value, [a, b])
         } else {
             Value::Constant(value)
         }
+    }
+
+    fn add_owned(self, rhs: Value) -> Value {
+        let value = self.get() + rhs.get();
+        Value::binary_owned(Op::Add, self, rhs, value)
     }
 
     fn add(&self, rhs: &Value) -> Value {
@@ -166,7 +177,7 @@ fn free_into_pool(top: &mut Node) {
     let mut j = 0;
     while j < dense.len() {
         if let Some(mut node) = dense[j].take() {
-            if let Some(inner) = Arc::get_mut(&mut node) {
+            if let Some(inner) = unique_mut(&mut node) {
                 release(inner, &mut waiting);
                 for child in waiting.drain(..) {
                     place(&mut dense, child);
@@ -179,6 +190,19 @@ fn free_into_pool(top: &mut Node) {
     dense.clear();
     ORPHANS.set(dense);
     POOL.set(pool);
+}
+
+/// `Arc::get_mut` without its atomic read-modify-write, as ferrograd's drop and pool do:
+/// no `Weak` of a node is ever made, so a strong count of 1 under a mutable borrow is
+/// uniqueness.
+fn unique_mut(node: &mut Arc<Node>) -> Option<&mut Node> {
+    if Arc::strong_count(node) != 1 {
+        return None;
+    }
+    std::sync::atomic::fence(Ordering::Acquire);
+    // SAFETY: the count is 1 and `node` is borrowed mutably, so no other handle exists or
+    // can be made, and no `Weak` exists in this engine.
+    Some(unsafe { &mut *Arc::as_ptr(node).cast_mut() })
 }
 
 fn release(node: &mut Node, orphans: &mut Vec<Arc<Node>>) {
@@ -286,7 +310,7 @@ impl Model {
                         let act = weights
                             .iter()
                             .zip(&x)
-                            .fold(bias.clone(), |acc, (w, xi)| acc.add(&w.mul(xi)));
+                            .fold(bias.clone(), |acc, (w, xi)| acc.add_owned(w.mul(xi)));
                         if is_hidden(l) {
                             act.relu()
                         } else {
@@ -300,14 +324,14 @@ impl Model {
                 .relu();
             losses = Some(match losses {
                 None => margin,
-                Some(sum) => sum.add(&margin),
+                Some(sum) => sum.add_owned(margin),
             });
         }
         let squares = self
             .parameters()
             .into_iter()
             .map(|p| p.mul(p))
-            .reduce(|acc, x| acc.add(&x))
+            .reduce(Value::add_owned)
             .expect("parameters");
         let mean = losses
             .expect("points")
