@@ -26,6 +26,7 @@
 use crate::backend::{Backend, BinaryOp};
 use crate::grad_mode::with_grad_mode;
 use crate::node::{new_pass, thread_tag, LeafNode, Node, NodeKind, OpNode};
+use crate::prefetch;
 use crate::seq_table::SeqTable;
 use crate::shape::{broadcasts_to, numel};
 use crate::variable::Variable;
@@ -116,7 +117,9 @@ fn value_pass<B: Backend>(
     let mut pending = Pending::new(root);
     pending.add(root, Value::<B>(upstream));
     while let Some((output, Value(grad))) = pending.pop() {
-        let NodeKind::Op(op) = &tracked(output).kind else {
+        let node = tracked(output);
+        prefetch::nodes_below(Arc::as_ptr(node));
+        let NodeKind::Op(op) = &node.kind else {
             unreachable!("leaves are not queued");
         };
         if captures.wanted() {

@@ -65,6 +65,7 @@ mod node_pool;
 mod norm_pieces;
 pub mod ops;
 pub mod optim;
+mod prefetch;
 pub mod random;
 mod seq_table;
 pub mod shape;

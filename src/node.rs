@@ -2,6 +2,7 @@
 
 use crate::backend::{Backend, LeafCell};
 use crate::node_pool;
+use crate::prefetch;
 use crate::seq_table::SeqTable;
 use crate::variable::Variable;
 use crate::vec_reuse::{keep, take_kept};
@@ -44,6 +45,17 @@ impl<B: Backend> Inputs<B> {
             Inputs::One(xs) => xs,
             Inputs::Two(xs) => xs,
             Inputs::Many(xs) => xs,
+        }
+    }
+
+    /// The largest `seq` among the inputs' nodes (0 if none is tracked). Written out per
+    /// case: it runs once per node made, and the common two-input case needs no loop.
+    fn newest_seq(&self) -> u64 {
+        let seq = |x: &Variable<B>| x.node().map_or(0, |n| n.seq);
+        match self {
+            Inputs::One([x]) => seq(x),
+            Inputs::Two([a, b]) => seq(a).max(seq(b)),
+            Inputs::Many(xs) => xs.iter().map(seq).max().unwrap_or(0),
         }
     }
 
@@ -138,13 +150,7 @@ impl<B: Backend> Node<B> {
     pub(crate) fn new(kind: NodeKind<B>) -> Self {
         let newest_input = match &kind {
             NodeKind::Leaf(_) => 0,
-            NodeKind::Op(op) => op
-                .inputs
-                .as_slice()
-                .iter()
-                .filter_map(|x| x.node().map(|n| n.seq))
-                .max()
-                .unwrap_or(0),
+            NodeKind::Op(op) => op.inputs.newest_seq(),
         };
         let seq = CLOCK.with(|clock| {
             let seq = clock.get().max(newest_input) + 1;
@@ -220,6 +226,7 @@ impl<B: Backend> Drop for Node<B> {
         }
         let mut pool = node_pool::take::<B>();
         while let Some(mut node) = orphans.pop() {
+            prefetch::nodes_below(Arc::as_ptr(&node));
             let poolable = node_pool::enabled::<B>()
                 && pool.len() < node_pool::CAPACITY
                 && matches!(node.kind, NodeKind::Op(_));

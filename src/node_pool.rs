@@ -18,7 +18,7 @@
 
 use crate::backend::Backend;
 use crate::node::{unique_mut, Node};
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -31,8 +31,8 @@ pub(crate) const CAPACITY: usize = 1 << 18;
 pub(crate) type Pool<B> = Vec<Arc<Node<B>>>;
 
 thread_local! {
-    /// One pool per backend type used on this thread.
-    static POOLS: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
+    /// One pool per backend type used on this thread, each beside its type's id.
+    static POOLS: RefCell<Vec<(TypeId, Box<dyn Any>)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Whether op nodes of backend `B` are pooled.
@@ -43,15 +43,20 @@ pub(crate) const fn enabled<B: Backend>() -> bool {
 /// Runs `f` on this thread's pool for `B`, if the thread is not being torn down and the
 /// pool is not already borrowed.
 fn with_pool<B: Backend, R>(f: impl FnOnce(&mut Pool<B>) -> R) -> Option<R> {
+    let id = TypeId::of::<Pool<B>>();
     POOLS
         .try_with(|pools| {
             let mut pools = pools.try_borrow_mut().ok()?;
-            if let Some(pool) = pools.iter_mut().find_map(|p| p.downcast_mut::<Pool<B>>()) {
-                return Some(f(pool));
+            if let Some((_, pool)) = pools.iter_mut().find(|(pool_id, _)| *pool_id == id) {
+                let pool: *mut dyn Any = &mut **pool;
+                // SAFETY: the id beside each box is that of the box's contents (see the
+                // push below), so this box holds a `Pool<B>`. `downcast_mut` would check
+                // the id again through the vtable: a call per node made.
+                return Some(f(unsafe { &mut *pool.cast::<Pool<B>>() }));
             }
             let mut pool = Pool::<B>::new();
             let result = f(&mut pool);
-            pools.push(Box::new(pool));
+            pools.push((id, Box::new(pool)));
             Some(result)
         })
         .ok()

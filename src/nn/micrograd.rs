@@ -68,7 +68,7 @@ impl<B: Backend> Neuron<B> {
             .zip(x)
             .fold(self.bias.clone(), |acc, (w, xi)| acc + w * xi);
         if self.nonlinear {
-            act.relu()
+            Variable::relu_operand(act)
         } else {
             act
         }

@@ -1,13 +1,20 @@
 //! Activations: `relu leaky_relu elu clamp` (primitives) and `gelu gelu_tanh` (compositions).
 
 use crate::backend::{Backend, BinaryOp, UnaryOp};
+use crate::ops::Operand;
 use crate::variable::Variable;
 
 impl<B: Backend> Variable<B> {
     /// `max(x, 0)`; its derivative at 0 is taken as 0.
     pub fn relu(&self) -> Self {
-        let value = self.map_kernel(UnaryOp::Relu);
-        self.elementwise_unary_op("relu", value, |x, _, g| g.relu_backward(x))
+        Self::relu_operand(self)
+    }
+
+    /// [`relu`](Self::relu) on an input borrowed or taken: a neuron takes its sum, which
+    /// nothing else holds, and so spares a reference count's increment and decrement.
+    pub(crate) fn relu_operand(x: impl Operand<B>) -> Self {
+        let value = x.variable().map_kernel(UnaryOp::Relu);
+        Self::record_unary(x, "relu", value, true, |x, _, g| g.relu_backward(x))
     }
 
     /// `x` for `x > 0`, `negative_slope · x` otherwise.

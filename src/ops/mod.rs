@@ -156,7 +156,7 @@ impl<B: Backend> Variable<B> {
     where
         F: Fn(&Self, &Self, &Self) -> Self + Send + Sync + 'static,
     {
-        self.record_unary(name, value, false, derivative)
+        Self::record_unary(self, name, value, false, derivative)
     }
 
     /// Records a one-input elementwise op: its derivative is written so that it also works
@@ -170,11 +170,12 @@ impl<B: Backend> Variable<B> {
     where
         F: Fn(&Self, &Self, &Self) -> Self + Send + Sync + 'static,
     {
-        self.record_unary(name, value, true, derivative)
+        Self::record_unary(self, name, value, true, derivative)
     }
 
+    /// Records a one-input op on an input borrowed or taken (see [`Operand`]).
     fn record_unary<F>(
-        &self,
+        x: impl Operand<B>,
         name: &'static str,
         value: B::Tensor,
         elementwise: bool,
@@ -183,14 +184,14 @@ impl<B: Backend> Variable<B> {
     where
         F: Fn(&Self, &Self, &Self) -> Self + Send + Sync + 'static,
     {
-        if !self.is_tracked() || !is_grad_enabled() {
+        if !x.variable().is_tracked() || !is_grad_enabled() {
             return Self::constant(value);
         }
         let d = move |_: usize, xs: &[Self], y: &Self, g: &Self| derivative(&xs[0], y, g);
         Self::record(
             name,
             value,
-            Inputs::One([self.clone()]),
+            Inputs::One([x.into_variable()]),
             elementwise,
             Box::new(d),
             None,
