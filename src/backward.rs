@@ -103,11 +103,11 @@ fn recorded_pass<B: Backend>(
 }
 
 /// The backward pass that is not recorded (every training step's): gradients are plain
-/// values, and an op's derivative on values ([`ValueDerivative`]) is used where it has one
+/// values, and an op's derivative on values ([`ValueRule`]) is used where it has one
 /// and nothing is broadcast. Elsewhere its `Variable` derivative runs on constants, which
 /// under a disabled grad mode record nothing either.
 ///
-/// [`ValueDerivative`]: crate::node::ValueDerivative
+/// [`ValueRule`]: crate::node::ValueRule
 fn value_pass<B: Backend>(
     root: &Variable<B>,
     upstream: B::Tensor,
@@ -130,10 +130,10 @@ fn value_pass<B: Backend>(
         }
         let inputs = op.inputs.as_slice();
         match op.on_values {
-            Some(derivative) if B::shape(&grad) == B::shape(&op.value) => {
+            Some(rule) if B::shape(&grad) == B::shape(&op.value) => {
                 for (i, input) in inputs.iter().enumerate() {
                     if input.is_tracked() {
-                        pending.add(input, Value(derivative(i, inputs, &grad)));
+                        pending.add(input, Value(rule.apply::<B>(i, inputs, &grad)));
                     }
                 }
             }

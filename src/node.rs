@@ -20,16 +20,40 @@ pub type Derivative<B> =
     dyn Fn(usize, &[Variable<B>], &Variable<B>, &Variable<B>) -> Variable<B> + Send + Sync;
 
 /// An elementwise op's derivative on plain values, for backward passes that are not
-/// recorded: `on_values(i, inputs, grad)` returns the value that `derivative(i, inputs,
-/// output, grad)` would hold, to the bit, when `grad` and every input have the output's
-/// shape. It is recorded only where every input has the output's shape, so the backward
-/// pass checks `grad`'s alone. It skips building `Variable`s and the op's checks and
-/// dispatch: 4-5% of W5's step (a scalar graph of adds and multiplies).
-pub(crate) type ValueDerivative<B> = fn(
-    usize,
-    &[Variable<B>],
-    &<B as crate::backend::Ops>::Tensor,
-) -> <B as crate::backend::Ops>::Tensor;
+/// recorded: [`apply`](Self::apply)`(i, inputs, grad)` returns the value that
+/// `derivative(i, inputs, output, grad)` would hold, to the bit, when `grad` and every
+/// input have the output's shape. It is recorded only where every input has the output's
+/// shape, so the backward pass checks `grad`'s alone. It skips building `Variable`s and
+/// the op's checks and dispatch: 4-5% of W5's step (a scalar graph of adds and
+/// multiplies). An enum rather than a function pointer, so that the pass runs it inline:
+/// W5 has one per node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ValueRule {
+    /// `a + b`: the gradient, to both inputs.
+    Add,
+    /// `a − b`: the gradient, and its negation.
+    Sub,
+    /// `a · b`: the gradient times the other input.
+    Mul,
+}
+
+impl ValueRule {
+    /// The gradient with respect to `inputs[i]`, for the upstream gradient `grad`.
+    #[inline(always)]
+    pub(crate) fn apply<B: Backend>(
+        self,
+        i: usize,
+        inputs: &[Variable<B>],
+        grad: &B::Tensor,
+    ) -> B::Tensor {
+        use crate::backend::{BinaryOp, UnaryOp};
+        match (self, i) {
+            (ValueRule::Add, _) | (ValueRule::Sub, 0) => grad.clone(),
+            (ValueRule::Sub, _) => B::unary(UnaryOp::Neg, grad),
+            (ValueRule::Mul, _) => B::binary(BinaryOp::Mul, grad, &inputs[1 - i].value_ref()),
+        }
+    }
+}
 
 /// The inputs of an op, stored inline for the common one- and two-input cases so that a
 /// scalar graph node costs one allocation.
@@ -82,8 +106,8 @@ pub(crate) struct OpNode<B: Backend> {
     pub(crate) inputs: Inputs<B>,
     pub(crate) derivative: Box<Derivative<B>>,
     /// The same derivative on values, where the op has one and no input was broadcast
-    /// (see [`ValueDerivative`]).
-    pub(crate) on_values: Option<ValueDerivative<B>>,
+    /// (see [`ValueRule`]).
+    pub(crate) on_values: Option<ValueRule>,
 }
 
 /// A leaf that requires a gradient: a parameter or an input being differentiated.

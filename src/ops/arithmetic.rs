@@ -1,6 +1,7 @@
 //! Binary arithmetic with broadcasting: `add sub mul div pow maximum minimum`, and `neg`.
 
 use crate::backend::{Backend, BinaryOp, UnaryOp};
+use crate::node::ValueRule;
 use crate::ops::Operand;
 use crate::shape::broadcast_shapes;
 use crate::variable::Variable;
@@ -47,7 +48,7 @@ impl<B: Backend> Variable<B> {
             value,
             |_, _, _, g| g.clone(),
             |_, _, _, g| g.clone(),
-            |_, _, g| g.clone(),
+            ValueRule::Add,
         )
     }
 
@@ -73,10 +74,7 @@ impl<B: Backend> Variable<B> {
             value,
             |_, _, _, g| g.clone(),
             |_, _, _, g| -g,
-            |i, _, g| match i {
-                0 => g.clone(),
-                _ => B::unary(UnaryOp::Neg, g),
-            },
+            ValueRule::Sub,
         )
     }
 
@@ -102,7 +100,7 @@ impl<B: Backend> Variable<B> {
             value,
             |_, b, _, g| g * b,
             |a, _, _, g| g * a,
-            |i, xs, g| B::binary(BinaryOp::Mul, g, &xs[1 - i].value_ref()),
+            ValueRule::Mul,
         )
     }
 

@@ -52,7 +52,7 @@ pub mod window;
 
 use crate::backend::Backend;
 use crate::grad_mode::is_grad_enabled;
-use crate::node::{Inputs, Node, NodeKind, OpNode, ValueDerivative};
+use crate::node::{Inputs, Node, NodeKind, OpNode, ValueRule};
 use crate::node_pool;
 use crate::variable::Variable;
 
@@ -233,7 +233,7 @@ impl<B: Backend> Variable<B> {
     }
 
     /// Like [`elementwise_binary_op`](Self::elementwise_binary_op), with the derivatives
-    /// also given on values (`on_values`, see [`ValueDerivative`]), which unrecorded
+    /// also given on values (`on_values`, see [`ValueRule`]), which unrecorded
     /// backward passes use. `value` comes with whether `a` and `b` had the same shape; the
     /// derivative on values is recorded only then (when neither was broadcast).
     #[allow(clippy::too_many_arguments)]
@@ -244,7 +244,7 @@ impl<B: Backend> Variable<B> {
         (value, same_shapes): (B::Tensor, bool),
         da: FA,
         db: FB,
-        on_values: ValueDerivative<B>,
+        on_values: ValueRule,
     ) -> Self
     where
         FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
@@ -261,7 +261,7 @@ impl<B: Backend> Variable<B> {
         value: B::Tensor,
         elementwise: bool,
         (da, db): (FA, FB),
-        on_values: Option<ValueDerivative<B>>,
+        on_values: Option<ValueRule>,
     ) -> Self
     where
         FA: Fn(&Self, &Self, &Self, &Self) -> Self + Send + Sync + 'static,
@@ -287,7 +287,7 @@ impl<B: Backend> Variable<B> {
         inputs: Inputs<B>,
         elementwise: bool,
         derivative: Box<crate::node::Derivative<B>>,
-        on_values: Option<ValueDerivative<B>>,
+        on_values: Option<ValueRule>,
     ) -> Self {
         Self::from_node(node_pool::allocate(Node::new(NodeKind::Op(OpNode {
             value,
