@@ -6,8 +6,8 @@
 //! `node_pool.rs`: each step's graph reuses the allocations of the last in the same
 //! order), so the nodes a pass reaches soon lie a little below the one it is at. Asking for
 //! that memory early hides most of the wait: on W5 (65,000 scalar nodes per step) the
-//! backward pass went from about 19.5 to 15 ns per node and the drop from 20 to 18 (see
-//! BENCHMARKS.md). Where the guess about the layout is wrong, the hint costs two
+//! backward pass went from about 19 to 15 ns per node and the drop from about 19.5 to 18
+//! (see BENCHMARKS.md, stop 19). Where the guess about the layout is wrong, the hint costs two
 //! instructions and fetches nothing useful.
 
 use crate::backend::Backend;
