@@ -7,15 +7,16 @@
 //! order), so the nodes a pass reaches soon lie a little below the one it is at. Asking for
 //! that memory early hides most of the wait: on W5 (65,000 scalar nodes per step) the
 //! backward pass went from about 19 to 15 ns per node and the drop from about 19.5 to 18
-//! (see BENCHMARKS.md, stop 19). Where the guess about the layout is wrong, the hint costs two
-//! instructions and fetches nothing useful.
+//! (see BENCHMARKS.md, stop 19). Where the guess about the layout is wrong, the hint costs
+//! two instructions and fetches nothing useful.
 
 use crate::backend::Backend;
 use crate::node::Node;
 use crate::node_pool;
 
-/// How far below the node a pass is at to ask for: 64 scalar nodes of 128 bytes. Distances
-/// from 1 to 8 KiB all helped on W5; the farthest helped most, and 16 KiB less.
+/// How far below the node a pass is at to ask for: about 70 scalar nodes (112-byte
+/// allocations). Distances from 1 to 8 KiB all helped on W5; the farthest helped most, and
+/// 16 KiB less.
 const AHEAD_BYTES: usize = 8192;
 
 /// Hints that the pass at `node` will soon reach the nodes made just before it, where
