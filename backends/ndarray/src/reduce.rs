@@ -5,6 +5,7 @@
 //! memory layout or thread count.
 
 use crate::elementwise::from_vec;
+use crate::simd::{best_variant, compiled_variants};
 use crate::{parallel, pool};
 use crate::{standard, Elem, Tensor};
 use ferrograd::backend::ReduceOp;
@@ -75,26 +76,71 @@ pub fn sum_to<T: Elem>(x: &Tensor<T>, shape: &[usize]) -> Tensor<T> {
     crate::layout::reshape(&reduced, shape)
 }
 
+/// Columns summed together in registers by [`column_sums`], and per task when the columns
+/// are shared out.
+const COLUMN_BLOCK: usize = 64;
+
 /// Column sums of a row-major `[rows, width]` buffer.
 fn sum_leading_rows<T: Elem>(src: &[T], width: usize) -> Vec<T> {
-    let add_rows = |out: &mut [T], offset: usize| {
-        let len = out.len();
-        for row in src.chunks_exact(width) {
-            for (o, &x) in out.iter_mut().zip(&row[offset..offset + len]) {
-                *o = *o + x;
-            }
-        }
-    };
     let mut out = vec![T::zero(); width];
-    if src.len() < parallel::REDUCTION_MIN || width < 64 {
-        add_rows(&mut out, 0);
+    if src.len() < parallel::REDUCTION_MIN || width < COLUMN_BLOCK {
+        column_sums(src, width, 0, &mut out);
     } else {
         // Columns are independent: split them; each column still adds its rows in order.
-        out.par_chunks_mut(64)
+        out.par_chunks_mut(COLUMN_BLOCK)
             .enumerate()
-            .for_each(|(i, piece)| add_rows(piece, i * 64));
+            .for_each(|(i, piece)| column_sums(src, width, i * COLUMN_BLOCK, piece));
     }
     out
+}
+
+/// `out[j] = 0 + src[0][offset + j] + src[1][offset + j] + …` over the rows of `src` (each
+/// `width` long), in order of the rows.
+fn column_sums<T: Elem>(src: &[T], width: usize, offset: usize, out: &mut [T]) {
+    best_variant!(
+        x86::column_sums_avx512,
+        x86::column_sums_avx2,
+        column_sums_plain;
+        src, width, offset, out
+    )
+}
+
+/// [`column_sums`], a block of [`COLUMN_BLOCK`] columns at a time. The block's sums stay in
+/// a fixed-size array indexed by constants, which the compiler keeps in vector registers
+/// while the rows pass. Written over `out` directly, each row cost a load and a store of
+/// every sum, in 128-bit adds: the layer-norm bench's bias gradient (`[512, 1024]` summed
+/// over its rows) took 8-12% of the step's samples under `perf` on the Zen 5 of
+/// BENCHMARKS.md, 7% now; what remains is reading the rows from memory.
+#[inline(always)]
+fn column_sums_plain<T: Elem>(src: &[T], width: usize, offset: usize, out: &mut [T]) {
+    let out_len = out.len();
+    let whole = out_len / COLUMN_BLOCK * COLUMN_BLOCK;
+    let (blocks, tail) = out.split_at_mut(whole);
+    for (b, block) in blocks.chunks_exact_mut(COLUMN_BLOCK).enumerate() {
+        let start = offset + b * COLUMN_BLOCK;
+        let mut sums = [T::zero(); COLUMN_BLOCK];
+        for row in src.chunks_exact(width) {
+            let row: &[T; COLUMN_BLOCK] = row[start..start + COLUMN_BLOCK]
+                .try_into()
+                .expect("a whole block");
+            for l in 0..COLUMN_BLOCK {
+                sums[l] = sums[l] + row[l];
+            }
+        }
+        block.copy_from_slice(&sums);
+    }
+    let columns = offset + whole..offset + out_len;
+    tail.fill(T::zero());
+    for row in src.chunks_exact(width) {
+        for (o, &x) in tail.iter_mut().zip(&row[columns.clone()]) {
+            *o = *o + x;
+        }
+    }
+}
+
+compiled_variants! {
+    fn column_sums_plain => column_sums_avx512, column_sums_avx2
+        <T: Elem> (src: &[T], width: usize, offset: usize, out: &mut [T]);
 }
 
 /// For every position of the other axes, the index along `axis` of the extreme element.
@@ -330,6 +376,56 @@ mod tests {
                 assert_eq!(kept.iter().copied().collect::<Vec<_>>(), want);
             }
         }
+    }
+
+    /// Column sums by the plainest loop: from zero, one row after another.
+    fn column_sums_in_order<T: Elem>(src: &[T], width: usize) -> Vec<T> {
+        let mut out = vec![T::zero(); width];
+        for row in src.chunks_exact(width) {
+            for (o, &x) in out.iter_mut().zip(row) {
+                *o = *o + x;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn leading_rows_sum_column_by_column_in_row_order_to_the_bit() {
+        // Values whose sums round, so that any other order of addition would show in the
+        // last bits; widths around the block of 64 columns, and sizes on both sides of the
+        // parallel threshold (2^16 elements).
+        let value = |i: usize| ((i * 7919) % 1013) as f64 / 97.0 - 5.0 + 1e-3 / (1 + i % 13) as f64;
+        for (rows, width) in [
+            (3, 1),
+            (5, 63),
+            (7, 64),
+            (9, 65),
+            (4, 130),
+            (70, 1029),
+            (100, 1000),
+        ] {
+            let data: Vec<f64> = (0..rows * width).map(value).collect();
+            assert_eq!(
+                sum_leading_rows(&data, width),
+                column_sums_in_order(&data, width),
+                "f64, {rows}×{width}"
+            );
+            let data: Vec<f32> = data.iter().map(|&v| v as f32).collect();
+            assert_eq!(
+                sum_leading_rows(&data, width),
+                column_sums_in_order(&data, width),
+                "f32, {rows}×{width}"
+            );
+        }
+        // The bias gradient path through `sum_to`.
+        let data: Vec<f32> = (0..512 * 1024).map(|i| value(i) as f32).collect();
+        let x = from_vec(&[512, 1024], data.clone());
+        let got = sum_to(&x, &[1024]);
+        assert_eq!(got.shape(), &[1024]);
+        assert_eq!(
+            got.iter().copied().collect::<Vec<_>>(),
+            column_sums_in_order(&data, 1024)
+        );
     }
 
     #[test]
